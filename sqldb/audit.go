@@ -1,0 +1,57 @@
+package sqldb
+
+import (
+	"context"
+
+	"github.com/clink-consortium/clink"
+)
+
+const auditCols = "id, at, actor, action, entity, entity_id, site, reason, before_json, after_json"
+
+func scanAudit(r scanner) (*clink.AuditEvent, error) {
+	e := &clink.AuditEvent{}
+	err := r.Scan(&e.ID, timeCol{&e.Time}, &e.Actor, &e.Action, &e.Entity, &e.EntityID, &e.Site, &e.Reason,
+		rawCol{&e.Before}, rawCol{&e.After})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// FindAuditEvents returns a page of the audit events that match f, oldest first, and how many
+// match.
+func (s *Store) FindAuditEvents(ctx context.Context, f clink.AuditFilter) ([]*clink.AuditEvent, int, error) {
+	pg, err := f.Page.Normalize()
+	if err != nil {
+		return nil, 0, err
+	}
+	var w where
+	w.addIf(f.Entity != "", "entity = ?", f.Entity)
+	w.addIf(f.EntityID != 0, "entity_id = ?", f.EntityID)
+	out := []*clink.AuditEvent{}
+	var total int
+	err = s.transact(ctx, "find_audit_events", true, func(t *tx) error {
+		var err error
+		if total, err = t.count(ctx, "audit_events", &w); err != nil {
+			return err
+		}
+		limit, args := w.page(pg)
+		rows, err := t.QueryContext(ctx, "SELECT "+auditCols+" FROM audit_events"+w.sql()+" ORDER BY id"+limit, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e, err := scanAudit(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
+}
