@@ -1,0 +1,202 @@
+// Package http serves CLINK's REST API: JSON over HTTP under /api/v1/, described by the
+// embedded OpenAPI document (openapi.yaml). Handlers talk only to a clink.Store; errors are
+// answered as RFC 9457 problem documents, mapped from the domain's error kinds in error.go.
+//
+// The package is named after its technology, as in the standard package layout; import it
+// with an alias where net/http is also needed.
+package http
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/clink-consortium/clink"
+)
+
+// Options configures a Server.
+type Options struct {
+	// Logger receives request logs and the full chain of internal errors. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is the REST API of CLINK. It holds the dependencies of the handlers.
+type Server struct {
+	store  clink.Store
+	logger *slog.Logger
+	routes []Route
+	mux    *http.ServeMux
+}
+
+// NewServer returns the API server over store.
+func NewServer(store clink.Store, opt Options) *Server {
+	s := &Server{store: store, logger: opt.Logger}
+	if s.logger == nil {
+		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s.routes = s.routeTable()
+	s.mux = http.NewServeMux()
+	allowed := map[string][]string{} // path pattern -> methods
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.adapt(rt.Handle))
+		allowed[rt.Pattern] = append(allowed[rt.Pattern], rt.Method)
+	}
+	// A path that exists but not for this method answers 405 with Allow, as problem+json.
+	for pattern, methods := range allowed {
+		allow := allowHeader(methods)
+		s.mux.Handle(pattern, s.adapt(func(w http.ResponseWriter, r *http.Request) error {
+			w.Header().Set("Allow", allow)
+			return &statusError{http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, allow)}
+		}))
+	}
+	s.mux.Handle("/", s.adapt(func(w http.ResponseWriter, r *http.Request) error {
+		return clink.Errorf(clink.ENOTFOUND, "no resource at %s", r.URL.Path)
+	}))
+	return s
+}
+
+func allowHeader(methods []string) string {
+	set := map[string]bool{}
+	for _, m := range methods {
+		set[m] = true
+		if m == http.MethodGet {
+			set[http.MethodHead] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for m := range set {
+		out = append(out, m)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// Handler returns the http.Handler of the API, with its middleware: request ids, the actor
+// of writes, recovery from panics, and request logging.
+func (s *Server) Handler() http.Handler {
+	return s.middleware(s.mux)
+}
+
+// handlerFunc is the shape of every handler: it writes a successful answer itself and returns
+// an error for anything else, which adapt renders.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// adapt turns a handlerFunc into an http.Handler that renders its error as problem+json.
+func (s *Server) adapt(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// actor names who makes the request's writes. It is the one seam for identity: until users
+// sign in, every write is attributed to "anonymous".
+func (s *Server) actor(r *http.Request) string {
+	return "anonymous"
+}
+
+type requestIDKey struct{}
+
+func requestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func newRequestID() string {
+	var b [8]byte
+	rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// statusRecorder remembers the status of an answer for the log and for recovery.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := newRequestID()
+		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		ctx = clink.WithActor(ctx, s.actor(r))
+		r = r.WithContext(ctx)
+		w.Header().Set("X-Request-Id", id)
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.logger.Error("panic", "request_id", id, "method", r.Method, "path", r.URL.Path,
+					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if rec.status == 0 {
+					writeProblem(rec, problemOf(fmt.Errorf("panic: %v", v), id), s.logger)
+				}
+			}
+			s.logger.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "duration", time.Since(start))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// writeJSON answers v as JSON with the given status.
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode answer: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+	return nil
+}
+
+// writeCreated answers 201 with v and the Location of the new resource.
+func (s *Server) writeCreated(w http.ResponseWriter, location string, v any) error {
+	w.Header().Set("Location", location)
+	return s.writeJSON(w, http.StatusCreated, v)
+}
+
+// List is the answer of every list route: a page of items and the number of items that match
+// the filter, with the page's window.
+type List[T any] struct {
+	Items  []T `json:"items"`
+	Total  int `json:"total"`
+	Limit  int `json:"limit"`
+	Offset int `json:"offset"`
+}
+
+func newList[T any](items []T, total int, p clink.Page) List[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return List[T]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset}
+}
