@@ -1,0 +1,119 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+)
+
+func osGetenv(k string) string { return os.Getenv(k) }
+
+// Default configuration values.
+const (
+	DefaultAddr = "localhost:8080"
+	DefaultDB   = "./clink-data/clink.db"
+)
+
+// Config is CLINK's configuration: defaults, overridden by CLINK_* environment variables,
+// overridden by flags.
+type Config struct {
+	// Addr is the host:port the server listens on.
+	Addr string
+	// DB is a SQLite file path or a postgres:// URL.
+	DB string
+	// LogFormat is "text" or "json".
+	LogFormat string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+}
+
+// defaultConfig returns the defaults overridden by the environment.
+func (m *Main) defaultConfig() Config {
+	c := Config{Addr: DefaultAddr, DB: DefaultDB, LogFormat: "text", LogLevel: "info"}
+	for env, dst := range map[string]*string{
+		"CLINK_ADDR": &c.Addr, "CLINK_DB": &c.DB, "CLINK_LOG_FORMAT": &c.LogFormat, "CLINK_LOG_LEVEL": &c.LogLevel,
+	} {
+		if v := m.Getenv(env); v != "" {
+			*dst = v
+		}
+	}
+	return c
+}
+
+// dbFlag registers --db on fs.
+func (c *Config) dbFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.DB, "db", c.DB, "database: a SQLite file path or a postgres:// URL (env CLINK_DB)")
+}
+
+// serverFlags registers the flags of the server commands on fs.
+func (c *Config) serverFlags(fs *flag.FlagSet) {
+	c.dbFlag(fs)
+	fs.StringVar(&c.Addr, "addr", c.Addr, "address to listen on, host:port (env CLINK_ADDR)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json (env CLINK_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error (env CLINK_LOG_LEVEL)")
+}
+
+// Validate checks the configuration before anything starts.
+func (c Config) Validate() error {
+	var problems []string
+	if c.DB == "" {
+		problems = append(problems, "db: is empty")
+	} else if isPostgres(c.DB) {
+		if _, err := url.Parse(c.DB); err != nil {
+			problems = append(problems, "db: not a valid postgres URL")
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		problems = append(problems, fmt.Sprintf("addr: %q is not host:port", c.Addr))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		problems = append(problems, fmt.Sprintf("log-format: %q is not text or json", c.LogFormat))
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		problems = append(problems, fmt.Sprintf("log-level: %q is not debug, info, warn or error", c.LogLevel))
+	}
+	if len(problems) > 0 {
+		return usageError("configuration: " + strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// String prints the configuration with the database password masked.
+func (c Config) String() string {
+	return fmt.Sprintf("addr=%s db=%s log-format=%s log-level=%s", c.Addr, maskDSN(c.DB), c.LogFormat, c.LogLevel)
+}
+
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// maskDSN hides the password of a postgres URL.
+func maskDSN(dsn string) string {
+	if !isPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://(unparseable)"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+func (c Config) logger(w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/demo"
+)
+
+func (m *Main) runDemo(ctx context.Context, args []string) error {
+	cfg := m.defaultConfig()
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	cfg.serverFlags(fs)
+	seed := fs.Int64("seed", 1, "seed of the simulated consortium: the same seed gives the same data")
+	if err := m.parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	store, err := m.openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	sum, err := demo.Populate(clink.WithActor(ctx, "demo"), store, demo.Options{Seed: *seed})
+	if err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	if sum.Skipped {
+		fmt.Fprintf(m.Stdout, "The database %s already holds data; the demo consortium was not added.\n", maskDSN(cfg.DB))
+	} else {
+		fmt.Fprintf(m.Stdout, "Demo consortium (seed %d): %d sites, %d donors, %d protocols, %d cultures, %d observations, %d cytotoxicity assays.\n",
+			*seed, sum.Sites, sum.Donors, sum.Protocols, sum.Cultures, sum.Observations, sum.Assays)
+	}
+	return m.serve(ctx, cfg, store)
+}

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/clink-consortium/clink"
+)
+
+func (m *Main) runMigrate(ctx context.Context, args []string) error {
+	cfg := m.defaultConfig()
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	cfg.dbFlag(fs)
+	if err := m.parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	store, err := m.openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	fmt.Fprintf(m.Stdout, "Database %s is migrated (%s).\n", maskDSN(cfg.DB), store.Dialect())
+	return nil
+}
+
+func (m *Main) runVersion(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	if err := m.parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "clink %s\n", clink.Version)
+	return nil
+}
