@@ -92,6 +92,10 @@ func ErrorCode(err error) string {
 	if errors.As(err, &e) {
 		return e.Code
 	}
+	var b *AuditBreak
+	if errors.As(err, &b) {
+		return ECONFLICT
+	}
 	return EINTERNAL
 }
 

@@ -55,7 +55,12 @@ type AuditFilter struct {
 // AuditEvent records one write: who, when, what and why, with the record before and after.
 // The store writes it in the same transaction as the change it describes.
 type AuditEvent struct {
-	ID       int64           `json:"id"`
+	ID int64 `json:"id"`
+	// Seq is the event's place in the hash chain (1, 2, 3 ...); PrevHash is the hash of the
+	// event before it (AuditGenesis for the first) and Hash its own (see ComputeHash).
+	Seq      int64           `json:"seq"`
+	PrevHash string          `json:"prev_hash"`
+	Hash     string          `json:"hash"`
 	Time     time.Time       `json:"time"`
 	Actor    string          `json:"actor"`
 	Action   string          `json:"action"` // create, update, void, status
@@ -129,6 +134,8 @@ type Store interface {
 	FindAssays(ctx context.Context, f AssayFilter) ([]*Assay, int, error)
 
 	FindAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, int, error)
+	// VerifyAudit checks the whole audit chain; a broken chain is an *AuditBreak error.
+	VerifyAudit(ctx context.Context) (AuditChain, error)
 
 	// Atomic runs fn with a Store whose reads and writes all belong to one transaction: it is
 	// committed when fn returns nil and rolled back otherwise, so that an import is all or

@@ -116,24 +116,39 @@ const (
 )
 
 // audit records a write made with ctx: before and after are the record (nil before a create).
+// The event is chained to the one before it (clink.AuditEvent.ComputeHash) and the chain's
+// head moves to it, all in the write's transaction.
 func (t *tx) audit(ctx context.Context, action, entity string, id int64, site, reason string, before, after any) error {
-	enc := func(v any) (any, error) {
+	e := &clink.AuditEvent{Time: t.now, Actor: clink.ActorFrom(ctx), Action: action, Entity: entity,
+		EntityID: id, Site: site, Reason: reason}
+	var cols [2]any // before_json, after_json: NULL when there is no record
+	for i, v := range []any{before, after} {
 		if v == nil {
-			return nil, nil
+			continue
 		}
-		return jsonText(v)
+		text, err := jsonText(v)
+		if err != nil {
+			return err
+		}
+		cols[i] = text
+		if i == 0 {
+			e.Before = json.RawMessage(text)
+		} else {
+			e.After = json.RawMessage(text)
+		}
 	}
-	b, err := enc(before)
-	if err != nil {
-		return err
+	// Moving the head first takes its row lock, so concurrent writers chain one after another.
+	if err := t.QueryRowContext(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`).
+		Scan(&e.Seq, &e.PrevHash); err != nil {
+		return fmt.Errorf("advance audit head: %w", err)
 	}
-	a, err := enc(after)
-	if err != nil {
-		return err
+	e.Hash = e.ComputeHash(e.PrevHash)
+	if _, err := t.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, e.Hash); err != nil {
+		return fmt.Errorf("record audit head: %w", err)
 	}
-	_, err = t.ExecContext(ctx, `INSERT INTO audit_events (at, actor, action, entity, entity_id, site, reason, before_json, after_json)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		t.ts(t.now), clink.ActorFrom(ctx), action, entity, id, site, reason, b, a)
+	_, err := t.ExecContext(ctx, `INSERT INTO audit_events (at, actor, action, entity, entity_id, site, reason, before_json, after_json, seq, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		t.ts(e.Time), e.Actor, action, entity, id, site, reason, cols[0], cols[1], e.Seq, e.PrevHash, e.Hash)
 	return err
 }
 

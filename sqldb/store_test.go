@@ -837,6 +837,10 @@ func TestConcurrentObservations(t *testing.T) {
 		if total != workers*perWorker {
 			t.Fatalf("observations = %d, want %d", total, workers*perWorker)
 		}
+		// Concurrent writers must extend one audit chain, never fork it.
+		if _, err := s.VerifyAudit(actx); err != nil {
+			t.Fatalf("audit chain after concurrent writes: %v", err)
+		}
 	})
 }
 

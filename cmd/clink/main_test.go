@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"errors"
 	"os"
@@ -323,4 +324,33 @@ func withoutProvenance(tb testing.TB, path string) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// TestAuditVerify alters one audit row of a demo database with a plain SQLite connection, as
+// any SQLite client could, and checks that `clink audit verify` fails naming that event, while
+// the untouched database verifies.
+func TestAuditVerify(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "c.db")
+	startClink(t, "demo", "--db", db)
+	out, _, err := runClink(t, "audit", "verify", "--db", db)
+	if err != nil || !strings.HasPrefix(out, "Audit chain intact: ") {
+		t.Fatalf("untouched demo database: %q, %v", out, err)
+	}
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range []string{
+		"DROP TRIGGER audit_events_no_update",
+		"UPDATE audit_events SET reason = 'nothing to see' WHERE id = 42",
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	_, _, err = runClink(t, "audit", "verify", "--db", db)
+	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "event 42 ") || !strings.Contains(err.Error(), "altered") {
+		t.Errorf("verify after altering event 42: got %v, want exit 1 naming event 42 as altered", err)
+	}
 }

@@ -38,6 +38,7 @@ func commands() []command {
 		{"migrate", "apply database migrations", (*Main).runMigrate},
 		{"import", "import CSV or XLSX files (all or nothing)", (*Main).runImport},
 		{"export", "export the data as CSV files or one XLSX workbook", (*Main).runExport},
+		{"audit", "audit verify: check that the audit trail is complete and unaltered", (*Main).runAudit},
 		{"version", "print the version", (*Main).runVersion},
 	}
 }

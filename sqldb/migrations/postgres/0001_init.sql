@@ -168,6 +168,30 @@ CREATE TABLE audit_events (
     site        TEXT NOT NULL DEFAULT '',
     reason      TEXT NOT NULL DEFAULT '',
     before_json TEXT,
-    after_json  TEXT
+    after_json  TEXT,
+    -- The hash chain (clink.AuditEvent.ComputeHash): position, previous hash, own hash.
+    seq         BIGINT NOT NULL UNIQUE,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
 );
 CREATE INDEX audit_events_entity ON audit_events (entity, entity_id);
+
+-- The head of the audit chain: one row, updated by every audited write. Updating it first
+-- serialises writers, so the chain has no forks.
+CREATE TABLE audit_head (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seq  BIGINT NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+-- The audit trail is append-only: the database refuses to change or delete an event.
+CREATE FUNCTION audit_events_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_events is append-only';
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE OR DELETE ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();

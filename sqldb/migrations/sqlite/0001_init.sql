@@ -168,6 +168,25 @@ CREATE TABLE audit_events (
     site        TEXT NOT NULL DEFAULT '',
     reason      TEXT NOT NULL DEFAULT '',
     before_json TEXT,
-    after_json  TEXT
+    after_json  TEXT,
+    -- The hash chain (clink.AuditEvent.ComputeHash): position, previous hash, own hash.
+    seq         INTEGER NOT NULL UNIQUE,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
 );
 CREATE INDEX audit_events_entity ON audit_events (entity, entity_id);
+
+-- The head of the audit chain: one row, updated by every audited write. Updating it first
+-- serialises writers, so the chain has no forks.
+CREATE TABLE audit_head (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seq  INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+-- The audit trail is append-only: the database refuses to change or delete an event.
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;

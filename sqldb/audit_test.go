@@ -1,0 +1,101 @@
+package sqldb_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/sqldb"
+)
+
+// tamper runs statements on the database as an attacker with direct access would: with the
+// append-only triggers dropped first.
+func tamper(t *testing.T, s *sqldb.Store, stmts ...string) {
+	t.Helper()
+	drop := []string{"DROP TRIGGER IF EXISTS audit_events_no_update", "DROP TRIGGER IF EXISTS audit_events_no_delete"}
+	if s.Dialect() == sqldb.DialectPostgres {
+		drop = []string{"DROP TRIGGER IF EXISTS audit_events_no_update ON audit_events"}
+	}
+	for _, q := range append(drop, stmts...) {
+		if _, err := s.DB().ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// TestAuditChain checks that the audit trail verifies while untouched, that the database
+// refuses to change or delete events, and that each kind of tampering is found and named.
+func TestAuditChain(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *sqldb.Store) {
+		f := seed(t, s)
+		for day := 0; day < 3; day++ {
+			must(t, s.CreateObservation(actx, newObservation(f.zgzCulture, day)))
+		}
+		chain, err := s.VerifyAudit(actx)
+		must(t, err)
+		events, total, err := s.FindAuditEvents(actx, clink.AuditFilter{Page: clink.Page{Limit: 1000}})
+		must(t, err)
+		if chain.Events != total || chain.Head != events[len(events)-1].Hash || len(chain.Head) != 64 {
+			t.Fatalf("chain = %+v, want %d events ending at %s", chain, total, events[len(events)-1].Hash)
+		}
+		if events[0].PrevHash != clink.AuditGenesis || events[1].PrevHash != events[0].Hash || events[1].Seq != 2 {
+			t.Fatalf("first events are not chained: %+v / %+v", events[0], events[1])
+		}
+
+		for _, q := range []string{"UPDATE audit_events SET reason = 'x'", "DELETE FROM audit_events"} {
+			if _, err := s.DB().ExecContext(context.Background(), q); err == nil || !strings.Contains(err.Error(), "append-only") {
+				t.Errorf("%s: got %v, want the database to refuse it as append-only", q, err)
+			}
+		}
+		if _, err := s.VerifyAudit(actx); err != nil {
+			t.Fatalf("after refused tampering: %v", err)
+		}
+
+		victim := events[4]
+		tamper(t, s, "UPDATE audit_events SET actor = 'mallory' WHERE id = "+itoa(victim.ID))
+		wantBreak(t, s, victim.ID, "altered")
+		tamper(t, s, "UPDATE audit_events SET actor = '"+victim.Actor+"' WHERE id = "+itoa(victim.ID))
+		if _, err := s.VerifyAudit(actx); err != nil {
+			t.Fatalf("after restoring event %d: %v", victim.ID, err)
+		}
+
+		// Removing an event breaks the chain at the one after it.
+		tamper(t, s, "DELETE FROM audit_events WHERE id = "+itoa(events[6].ID))
+		wantBreak(t, s, events[7].ID, "removed")
+	})
+}
+
+// TestAuditChainTruncated checks that removing the newest events is found through the head.
+func TestAuditChainTruncated(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *sqldb.Store) {
+		seed(t, s)
+		events, _, err := s.FindAuditEvents(actx, clink.AuditFilter{Page: clink.Page{Limit: 1000}})
+		must(t, err)
+		tamper(t, s, "DELETE FROM audit_events WHERE id = "+itoa(events[len(events)-1].ID))
+		_, err = s.VerifyAudit(actx)
+		var brk *clink.AuditBreak
+		if !errors.As(err, &brk) || !strings.Contains(brk.Error(), "removed") {
+			t.Fatalf("after removing the newest event: got %v, want a break saying events were removed", err)
+		}
+	})
+}
+
+func wantBreak(t *testing.T, s *sqldb.Store, id int64, word string) {
+	t.Helper()
+	_, err := s.VerifyAudit(actx)
+	var brk *clink.AuditBreak
+	if !errors.As(err, &brk) {
+		t.Fatalf("verify after tampering: got %v, want an *AuditBreak", err)
+	}
+	if brk.EventID != id || !strings.Contains(brk.Problem, word) {
+		t.Fatalf("break = %v, want event %d %s", brk, id, word)
+	}
+	if clink.ErrorCode(err) != clink.ECONFLICT {
+		t.Errorf("ErrorCode = %s, want conflict", clink.ErrorCode(err))
+	}
+}
+
+func itoa(id int64) string { return strconv.FormatInt(id, 10) }
