@@ -49,6 +49,9 @@ type AssayFilter struct {
 type AuditFilter struct {
 	Entity   string
 	EntityID int64
+	Actor    string    // who made the write
+	From     time.Time // events at or after From
+	To       time.Time // events before To
 	Page
 }
 

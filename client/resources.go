@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"net/url"
+	"time"
 
 	"github.com/clink-consortium/clink"
 	"github.com/clink-consortium/clink/cytotox"
@@ -325,6 +326,8 @@ func (c *Client) GetAssay(ctx context.Context, id int64) (*Assay, error) {
 type AuditQuery struct {
 	Entity        string
 	EntityID      int64
+	User          string    // who made the writes
+	From, To      time.Time // events at or after From and before To
 	Limit, Offset int
 }
 
@@ -333,5 +336,12 @@ func (c *Client) ListAuditEvents(ctx context.Context, q AuditQuery) (*List[*clin
 	v := url.Values{}
 	setIf(v, "entity", q.Entity)
 	setID(v, "entity_id", q.EntityID)
+	setIf(v, "user", q.User)
+	if !q.From.IsZero() {
+		v.Set("from", q.From.UTC().Format(time.RFC3339Nano))
+	}
+	if !q.To.IsZero() {
+		v.Set("to", q.To.UTC().Format(time.RFC3339Nano))
+	}
 	return get[List[*clink.AuditEvent]](ctx, c, "/audit", pageValues(v, q.Limit, q.Offset))
 }

@@ -527,4 +527,17 @@ func TestObservations(t *testing.T) {
 	if all := must(f.c.ListAuditEvents(f.ctx, client.AuditQuery{Limit: 1}))(t); all.Total < 10 || len(all.Items) != 1 {
 		t.Errorf("got %d audit events (page of %d), want at least 10 in pages of 1", all.Total, len(all.Items))
 	}
+	// Filters by user and time: the void of o7 is the newest event.
+	void := events.Items[1]
+	if l := must(f.c.ListAuditEvents(f.ctx, client.AuditQuery{Entity: "observation", User: "anonymous", From: void.Time, EntityID: o7.ID}))(t); l.Total != 1 || l.Items[0].Action != "void" {
+		t.Errorf("events of o7 from %v: got %d, want only the void", void.Time, l.Total)
+	}
+	if l := must(f.c.ListAuditEvents(f.ctx, client.AuditQuery{Entity: "observation", To: events.Items[0].Time, EntityID: o7.ID}))(t); l.Total != 0 {
+		t.Errorf("events of o7 before its creation: got %d, want 0", l.Total)
+	}
+	if l := must(f.c.ListAuditEvents(f.ctx, client.AuditQuery{User: "nobody"}))(t); l.Total != 0 {
+		t.Errorf("events by nobody: got %d, want 0", l.Total)
+	}
+	_, err = f.c.ListAuditEvents(f.ctx, client.AuditQuery{From: void.Time, To: void.Time})
+	wantProblem(t, err, 422, "to")
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/clink-consortium/clink"
 )
@@ -167,6 +168,23 @@ func (q *query) id(name string) int64 {
 		return 0
 	}
 	return n
+}
+
+// instant returns the parameter as a time: an RFC 3339 date-time, or a date (YYYY-MM-DD,
+// meaning its midnight UTC); zero when absent.
+func (q *query) instant(name string) time.Time {
+	v, ok := q.values[name]
+	if !ok || v == "" {
+		return time.Time{}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC()
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t
+	}
+	q.fe.Addf(name, "%q is neither a date (2026-11-25) nor an RFC 3339 time (2026-11-25T09:30:00Z)", v)
+	return time.Time{}
 }
 
 // boolean returns the parameter as true or false, false when absent.

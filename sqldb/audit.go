@@ -30,6 +30,9 @@ func (s *Store) FindAuditEvents(ctx context.Context, f clink.AuditFilter) ([]*cl
 	var w where
 	w.addIf(f.Entity != "", "entity = ?", f.Entity)
 	w.addIf(f.EntityID != 0, "entity_id = ?", f.EntityID)
+	w.addIf(f.Actor != "", "actor = ?", f.Actor)
+	w.addIf(!f.From.IsZero(), "at >= ?", tsValue(s.dialect, f.From))
+	w.addIf(!f.To.IsZero(), "at < ?", tsValue(s.dialect, f.To))
 	out := []*clink.AuditEvent{}
 	var total int
 	err = s.transact(ctx, "find_audit_events", true, func(t *tx) error {

@@ -99,3 +99,30 @@ func wantBreak(t *testing.T, s *sqldb.Store, id int64, word string) {
 }
 
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
+
+// TestAuditFilters checks the user and time filters on both databases (times are text in
+// SQLite and TIMESTAMPTZ in PostgreSQL).
+func TestAuditFilters(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *sqldb.Store) {
+		f := seed(t, s)
+		must(t, s.CreateObservation(clink.WithActor(context.Background(), "ana"), newObservation(f.zgzCulture, 0)))
+		all, total, err := s.FindAuditEvents(actx, clink.AuditFilter{Page: clink.Page{Limit: 1000}})
+		must(t, err)
+		for _, tc := range []struct {
+			name string
+			f    clink.AuditFilter
+			want int
+		}{
+			{"by user", clink.AuditFilter{Actor: "ana"}, 1},
+			{"from the sixth event", clink.AuditFilter{From: all[5].Time}, total - 5},
+			{"before the sixth event", clink.AuditFilter{To: all[5].Time}, 5},
+			{"one instant", clink.AuditFilter{From: all[5].Time, To: all[6].Time}, 1},
+		} {
+			_, n, err := s.FindAuditEvents(actx, tc.f)
+			must(t, err)
+			if n != tc.want {
+				t.Errorf("%s: got %d events, want %d", tc.name, n, tc.want)
+			}
+		}
+	})
+}

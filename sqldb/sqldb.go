@@ -231,9 +231,12 @@ func isUniqueViolation(err error) bool {
 
 // ts converts a time to the value the dialect stores: TIMESTAMPTZ in PostgreSQL, fixed-width
 // RFC 3339 text in UTC in SQLite (which then sorts as text in time order).
-func (t *tx) ts(v time.Time) any {
+func (t *tx) ts(v time.Time) any { return tsValue(t.dialect, v) }
+
+// tsValue is ts for a dialect, for queries built outside a transaction.
+func tsValue(dialect string, v time.Time) any {
 	v = v.UTC().Truncate(time.Microsecond)
-	if t.dialect == DialectPostgres {
+	if dialect == DialectPostgres {
 		return v
 	}
 	return v.Format(timeLayout)
