@@ -66,8 +66,8 @@ type AuditEvent struct {
 	Hash     string          `json:"hash"`
 	Time     time.Time       `json:"time"`
 	Actor    string          `json:"actor"`
-	Action   string          `json:"action"` // create, update, void, status
-	Entity   string          `json:"entity"` // site, donor, component, protocol, culture, observation, assay
+	Action   string          `json:"action"` // create, update, void, status, revoke (tokens)
+	Entity   string          `json:"entity"` // site, donor, component, protocol, culture, observation, assay, user, token
 	EntityID int64           `json:"entity_id"`
 	Site     string          `json:"site"`
 	Reason   string          `json:"reason"`
@@ -147,4 +147,6 @@ type Store interface {
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
+
+	UserStore
 }

@@ -23,6 +23,10 @@ type Options struct {
 	// before it and cultures still running on it have observations only up to it. "" means
 	// DefaultToday, so that the same seed always gives the same data.
 	Today string
+	// Password is the password of every demo user (Users). Empty means no users are created,
+	// which keeps Populate fast where users do not matter. Each user's password is hashed
+	// with argon2id, about 0.1 s apiece.
+	Password string
 }
 
 // DefaultToday is the date Populate uses when Options.Today is empty.
@@ -33,6 +37,10 @@ type Summary struct {
 	Sites, Donors, Protocols, Cultures, Observations, Assays int
 	// Skipped is true when the store already held a site, in which case nothing was written.
 	Skipped bool
+	// Users counts the demo users created (see Users; none when Skipped or without a
+	// password). UsersExist is true when Populate found users in a store it skipped.
+	Users      int
+	UsersExist bool
 }
 
 // Populate fills an empty store with the demo consortium in one transaction (s.Atomic), with
@@ -53,6 +61,13 @@ func Populate(ctx context.Context, s clink.Store, opt Options) (Summary, error) 
 	if err != nil {
 		return Summary{}, fmt.Errorf("demo: plan: %w", err)
 	}
+	if opt.Password != "" {
+		for _, u := range Users() {
+			if err := clink.CheckPassword(u.Username, opt.Password); err != nil {
+				return Summary{}, fmt.Errorf("demo: password for %s: %w", u.Username, err)
+			}
+		}
+	}
 	ctx = clink.WithActor(ctx, "demo")
 	var sum Summary
 	err = s.Atomic(ctx, func(tx clink.Store) error {
@@ -62,10 +77,23 @@ func Populate(ctx context.Context, s clink.Store, opt Options) (Summary, error) 
 		}
 		if len(existing) > 0 {
 			sum.Skipped = true
+			_, n, err := tx.FindUsers(ctx, clink.UserFilter{IncludeDisabled: true, Page: clink.Page{Limit: 1}})
+			sum.UsersExist = n > 0
+			return err
+		}
+		if sum, err = pl.write(ctx, tx); err != nil {
+			return err
+		}
+		if opt.Password == "" {
 			return nil
 		}
-		sum, err = pl.write(ctx, tx)
-		return err
+		for _, u := range Users() {
+			if err := tx.CreateUser(ctx, u, opt.Password); err != nil {
+				return fmt.Errorf("user %s: %w", u.Username, err)
+			}
+			sum.Users++
+		}
+		return nil
 	})
 	if err != nil {
 		return Summary{}, fmt.Errorf("demo: %w", err)

@@ -155,14 +155,15 @@ func TestDemo(t *testing.T) {
 func TestServeRestartKeepsData(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "c.db")
 	ctx := context.Background()
+	addAdmin(t, db)
 	c, _ := startClink(t, "serve", "--db", db)
 	s, err := c.CreateSite(ctx, &clink.Site{Code: "ZGZ", Name: "Universidad de Zaragoza", Kind: clink.SiteLab})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c2, out := startClink(t, "demo", "--db", db)
-	if !strings.Contains(out.String(), "already holds data") {
-		t.Errorf("demo on a non-empty database printed %q, want it to say it added nothing", out.String())
+	if !strings.Contains(out.String(), "already holds data") || !strings.Contains(out.String(), "Users already exist") {
+		t.Errorf("demo on a non-empty database printed %q, want it to say it added nothing and users exist", out.String())
 	}
 	sites, err := c2.ListSites(ctx)
 	if err != nil {

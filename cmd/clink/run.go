@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -18,11 +19,13 @@ type Main struct {
 	Ready chan<- string
 	// Getenv reads configuration from the environment (os.Getenv in the binary).
 	Getenv func(string) string
+	// Stdin is where passwords are read from when CLINK_PASSWORD is not set.
+	Stdin io.Reader
 }
 
 // NewMain returns a Main writing to stdout and stderr and reading the process environment.
 func NewMain(stdout, stderr io.Writer) *Main {
-	return &Main{Stdout: stdout, Stderr: stderr, Getenv: osGetenv}
+	return &Main{Stdout: stdout, Stderr: stderr, Getenv: osGetenv, Stdin: os.Stdin}
 }
 
 type command struct {
@@ -38,6 +41,8 @@ func commands() []command {
 		{"migrate", "apply database migrations", (*Main).runMigrate},
 		{"import", "import CSV or XLSX files (all or nothing)", (*Main).runImport},
 		{"export", "export the data as CSV files or one XLSX workbook", (*Main).runExport},
+		{"user", "user add|list|disable|passwd|roles: manage users", (*Main).runUser},
+		{"token", "token create|list|revoke: manage API tokens", (*Main).runToken},
 		{"audit", "audit verify: check that the audit trail is complete and unaltered", (*Main).runAudit},
 		{"version", "print the version", (*Main).runVersion},
 	}

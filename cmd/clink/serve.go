@@ -29,7 +29,24 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
+	if err := requireAdmin(ctx, cfg, store); err != nil {
+		return err
+	}
 	return m.serve(ctx, cfg, store)
+}
+
+// requireAdmin refuses to serve a database without an enabled admin, and says how to make one.
+func requireAdmin(ctx context.Context, cfg Config, store *sqldb.Store) error {
+	n, err := store.CountAdmins(ctx)
+	if err != nil {
+		return fmt.Errorf("count admins: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("the database %s has no enabled admin, so nobody could administer it; create one first:\n"+
+			"  clink user add --admin --db %s --username NAME --name \"Full Name\" --email EMAIL\n"+
+			"with the password in CLINK_PASSWORD or on standard input", maskDSN(cfg.DB), maskDSN(cfg.DB))
+	}
+	return nil
 }
 
 // openStore opens the configured database and applies pending migrations.
