@@ -66,7 +66,7 @@ type AuditEvent struct {
 	Hash     string          `json:"hash"`
 	Time     time.Time       `json:"time"`
 	Actor    string          `json:"actor"`
-	Action   string          `json:"action"` // create, update, void, status, revoke (tokens)
+	Action   string          `json:"action"` // create, update, void, status, revoke (tokens), login_failed, lock, unlock
 	Entity   string          `json:"entity"` // site, donor, component, protocol, culture, observation, assay, user, token
 	EntityID int64           `json:"entity_id"`
 	Site     string          `json:"site"`

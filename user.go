@@ -256,7 +256,13 @@ type UserStore interface {
 	// SetPassword replaces a user's password (checked by CheckPassword).
 	SetPassword(ctx context.Context, username, password string) error
 	// Authenticate returns the enabled user with username and password, or ErrBadCredentials.
+	// Failed attempts on an existing user count under the store's LoginPolicy: while the user is
+	// throttled or locked every attempt is refused (LoginState.Check), even with the right
+	// password. Each failure and each lock is audited.
 	Authenticate(ctx context.Context, username, password string) (*User, error)
+	// UnlockUser clears a user's failed sign-ins, throttle and lock; reason is required. It
+	// is ECONFLICT when there is nothing to clear.
+	UnlockUser(ctx context.Context, username, reason string) error
 	// CountAdmins counts the enabled users holding the admin role.
 	CountAdmins(ctx context.Context) (int, error)
 
@@ -270,4 +276,128 @@ type UserStore interface {
 	// AuthenticateToken returns the user of an active token and records its use, or
 	// ErrBadToken.
 	AuthenticateToken(ctx context.Context, secret string) (*User, error)
+}
+
+// LoginPolicy says how failed sign-ins slow down and then lock an account. Failures are
+// counted per user and reset by a successful sign-in, by an unlock and by a new password.
+// After ThrottleAfter consecutive failures, each further failure makes the account refuse
+// every attempt for a delay: ThrottleDelay after failure number ThrottleAfter, doubling with
+// each failure after it, capped at MaxThrottleDelay. Failure number LockAfter locks the
+// account for LockDuration. When a lock expires the count starts again from zero.
+//
+// The waits are "not before" times kept with the user, not sleeps: a refused attempt costs
+// the server one query and no password hash, and is neither counted nor audited.
+type LoginPolicy struct {
+	ThrottleAfter    int           // failures before attempts must wait; default 3
+	ThrottleDelay    time.Duration // first wait; default 1 s
+	MaxThrottleDelay time.Duration // longest wait; default 1 min
+	LockAfter        int           // failures that lock the account; default 5 (gmp.md C2, 21 CFR 11.300(d))
+	LockDuration     time.Duration // how long a lock lasts; default 15 min
+}
+
+// DefaultLoginPolicy returns the policy a store uses unless told otherwise: waits of 1 s, 2 s,
+// 4 s ... (at most 1 min) from the 3rd consecutive failure, and a 15-minute lock at the 5th,
+// the lockout count of the Part 11 checklist (gmp.md C2).
+func DefaultLoginPolicy() LoginPolicy {
+	return LoginPolicy{ThrottleAfter: 3, ThrottleDelay: time.Second, MaxThrottleDelay: time.Minute,
+		LockAfter: 5, LockDuration: 15 * time.Minute}
+}
+
+// Validate checks that every count and duration of the policy is positive and that the
+// longest wait is not shorter than the first.
+func (p LoginPolicy) Validate() error {
+	var fe FieldErrors
+	if p.ThrottleAfter < 1 {
+		fe.Addf("throttle_after", "%d is not a positive number of failures", p.ThrottleAfter)
+	}
+	if p.ThrottleDelay <= 0 {
+		fe.Addf("throttle_delay", "%s is not a positive duration", p.ThrottleDelay)
+	}
+	if p.MaxThrottleDelay < p.ThrottleDelay {
+		fe.Addf("max_throttle_delay", "%s is shorter than throttle_delay %s", p.MaxThrottleDelay, p.ThrottleDelay)
+	}
+	if p.LockAfter < 1 {
+		fe.Addf("lock_after", "%d is not a positive number of failures", p.LockAfter)
+	}
+	if p.LockDuration <= 0 {
+		fe.Addf("lock_duration", "%s is not a positive duration", p.LockDuration)
+	}
+	return fe.Err()
+}
+
+// Delay returns how long the account refuses attempts after its failures-th consecutive
+// failure: 0 below ThrottleAfter, then ThrottleDelay doubled once per failure beyond
+// ThrottleAfter, at most MaxThrottleDelay.
+func (p LoginPolicy) Delay(failures int) time.Duration {
+	if failures < p.ThrottleAfter {
+		return 0
+	}
+	d := p.ThrottleDelay
+	for i := p.ThrottleAfter; i < failures; i++ {
+		if d >= p.MaxThrottleDelay/2 {
+			return p.MaxThrottleDelay // doubling would reach the cap (or overflow)
+		}
+		d *= 2
+	}
+	return min(d, p.MaxThrottleDelay)
+}
+
+// LoginState is the record of a user's consecutive failed sign-ins. Zero times mean none.
+type LoginState struct {
+	Failures    int       `json:"failures"`
+	NotBefore   time.Time `json:"not_before,omitzero"`   // attempts before this time are refused (throttled)
+	LockedUntil time.Time `json:"locked_until,omitzero"` // attempts before this time are refused (locked)
+}
+
+// Locked reports whether the account is locked at now.
+func (s LoginState) Locked(now time.Time) bool { return now.Before(s.LockedUntil) }
+
+// Clear reports whether the state holds nothing: no failure, wait or lock.
+func (s LoginState) Clear() bool {
+	return s.Failures == 0 && s.NotBefore.IsZero() && s.LockedUntil.IsZero()
+}
+
+// Check returns nil when an attempt may be made at now, and otherwise the EUNAUTHORIZED error
+// that refuses it: the account is locked until a time, or throttled and to be retried later.
+func (s LoginState) Check(now time.Time) error {
+	if s.Locked(now) {
+		return Errorf(EUNAUTHORIZED, "this account is temporarily locked after too many failed sign-ins, until %s; an administrator can unlock it sooner",
+			loginTime(s.LockedUntil))
+	}
+	if now.Before(s.NotBefore) {
+		return Errorf(EUNAUTHORIZED, "too many failed sign-ins: retry later, not before %s",
+			loginTime(s.NotBefore))
+	}
+	return nil
+}
+
+// loginTime formats t for a refusal: UTC, rounded up to the second so that an attempt at the
+// time shown is not refused.
+func loginTime(t time.Time) string {
+	t = t.UTC()
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		t = r.Add(time.Second)
+	}
+	return t.Format("2006-01-02 15:04:05 UTC")
+}
+
+// Fail returns the state after a failed attempt at now, and whether this failure locked the
+// account. A lock that has expired by now is forgotten first, so the count starts again; a
+// failure while the account is already locked (a concurrent attempt) is counted but neither
+// extends the lock nor locks it again.
+func (p LoginPolicy) Fail(s LoginState, now time.Time) (next LoginState, locked bool) {
+	if !s.LockedUntil.IsZero() && !s.Locked(now) {
+		s = LoginState{}
+	}
+	s.Failures++
+	switch {
+	case s.Locked(now):
+	case s.Failures >= p.LockAfter:
+		s.LockedUntil, s.NotBefore, locked = now.Add(p.LockDuration), time.Time{}, true
+	default:
+		if d := p.Delay(s.Failures); d > 0 {
+			s.NotBefore = now.Add(d)
+		}
+	}
+	return s, locked
 }

@@ -42,6 +42,7 @@ type Store struct {
 	db      *sql.DB
 	dialect string
 	now     func() time.Time
+	login   *clink.LoginPolicy // nil: clink.DefaultLoginPolicy (SetLoginPolicy)
 
 	// tx is set on the Store that Atomic hands to its function: every method then runs in it.
 	tx *tx
@@ -153,7 +154,7 @@ func (s *Store) Atomic(ctx context.Context, fn func(s clink.Store) error) error 
 	}
 	var fnErr error
 	err := s.transact(ctx, "atomic", false, func(t *tx) error {
-		fnErr = fn(&Store{db: s.db, dialect: s.dialect, now: s.now, tx: t})
+		fnErr = fn(&Store{db: s.db, dialect: s.dialect, now: s.now, login: s.login, tx: t})
 		return fnErr
 	})
 	if fnErr != nil {

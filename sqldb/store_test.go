@@ -853,8 +853,8 @@ func TestMigrateIdempotent(t *testing.T) {
 		}
 		var applied int
 		must(t, s.DB().QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&applied))
-		if applied != 2 { // 0001_init.sql, 0002_users.sql
-			t.Fatalf("schema_migrations has %d rows, want 2", applied)
+		if applied != 3 { // 0001_init.sql, 0002_users.sql, 0003_login_attempts.sql
+			t.Fatalf("schema_migrations has %d rows, want 3", applied)
 		}
 		if diff := cmp.Diff(before, counts(t, s)); diff != "" {
 			t.Fatalf("Migrate again changed data (-before +after):\n%s", diff)

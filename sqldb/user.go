@@ -361,37 +361,74 @@ func (s *Store) SetPassword(ctx context.Context, username, password string) erro
 		if err := t.touchUser(ctx, &rec); err != nil {
 			return err
 		}
-		return t.audit(ctx, actionUpdate, entityUser, rec.ID, rec.Site, "password changed", old, &rec)
+		if err := t.audit(ctx, actionUpdate, entityUser, rec.ID, rec.Site, "password changed", old, &rec); err != nil {
+			return err
+		}
+		// A new password starts a fresh count: this is how an administrator's reset unlocks.
+		return t.clearLogin(ctx, &rec, "password changed")
 	})
 }
 
 // Authenticate returns the enabled user with the username and password. Every failure —
 // unknown user, wrong password, disabled user — is clink.ErrBadCredentials, and takes one
 // password hash's time, so that neither the answer nor its delay tells the causes apart.
+//
+// Failures on an existing user count under the store's LoginPolicy (SetLoginPolicy): each is
+// recorded and audited (login_failed, and lock when it locks the account) in its own committed
+// transaction before the error is returned. While the user's account waits or is locked, every
+// attempt is refused with a message that says so, before any password is hashed; such refusals
+// are neither counted nor audited. A successful sign-in clears the count. Unknown usernames
+// leave no trace.
 func (s *Store) Authenticate(ctx context.Context, username, password string) (*clink.User, error) {
-	if len(password) > clink.MaxPasswordLength || len(username) > 200 {
+	if len(username) > 200 {
 		return nil, clink.ErrBadCredentials
 	}
 	var u *clink.User
 	var hash string
+	var st clink.LoginState
+	var now time.Time
 	err := s.transact(ctx, "authenticate", true, func(t *tx) error {
 		var err error
-		u, hash, err = t.findUser(ctx, username)
+		if u, hash, err = t.findUser(ctx, username); err != nil {
+			return err
+		}
+		now = t.now
+		st, err = t.loginState(ctx, u.ID)
 		return err
 	})
 	if err != nil && clink.ErrorCode(err) != clink.ENOTFOUND {
 		return nil, err
 	}
-	if err != nil || u.Disabled {
-		checkPassword(dummyHash, password)
-		return nil, clink.ErrBadCredentials
-	}
-	ok, err := checkPassword(hash, password)
 	if err != nil {
-		return nil, fmt.Errorf("sqldb: authenticate %s: %w", username, err)
-	}
-	if !ok {
+		if len(password) <= clink.MaxPasswordLength {
+			checkPassword(dummyHash, password)
+		}
 		return nil, clink.ErrBadCredentials
+	}
+	if err := st.Check(now); err != nil {
+		return nil, err
+	}
+	var cause string
+	switch {
+	case len(password) > clink.MaxPasswordLength:
+		cause = "password too long"
+	case u.Disabled:
+		checkPassword(dummyHash, password)
+		cause = "user disabled"
+	default:
+		ok, err := checkPassword(hash, password)
+		if err != nil {
+			return nil, fmt.Errorf("sqldb: authenticate %s: %w", username, err)
+		}
+		if !ok {
+			cause = "wrong password"
+		}
+	}
+	if cause != "" {
+		return nil, s.loginFailed(ctx, u, cause)
+	}
+	if err := s.loginSucceeded(ctx, u); err != nil {
+		return nil, err
 	}
 	return u, nil
 }

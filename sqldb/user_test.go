@@ -254,7 +254,8 @@ func TestUserRolesAndDisable(t *testing.T) {
 		for _, e := range events {
 			actions = append(actions, e.Action+":"+e.Reason)
 		}
-		want := []string{"create:", "create:", "update:runs the server now", "status:account replaced"}
+		want := []string{"create:", "create:", "update:runs the server now", "status:account replaced",
+			"login_failed:failed sign-in 1: user disabled"} // the refused sign-in of the disabled root
 		if !cmp.Equal(actions, want) {
 			t.Errorf("user audit events = %v, want %v", actions, want)
 		}

@@ -41,7 +41,7 @@ func commands() []command {
 		{"migrate", "apply database migrations", (*Main).runMigrate},
 		{"import", "import CSV or XLSX files (all or nothing)", (*Main).runImport},
 		{"export", "export the data as CSV files or one XLSX workbook", (*Main).runExport},
-		{"user", "user add|list|disable|passwd|roles: manage users", (*Main).runUser},
+		{"user", "user add|list|disable|passwd|roles|unlock: manage users", (*Main).runUser},
 		{"token", "token create|list|revoke: manage API tokens", (*Main).runToken},
 		{"audit", "audit verify: check that the audit trail is complete and unaltered", (*Main).runAudit},
 		{"version", "print the version", (*Main).runVersion},

@@ -36,8 +36,9 @@ func subcommand(ctx context.Context, group string, args []string, subs map[strin
 }
 
 func (m *Main) runUser(ctx context.Context, args []string) error {
-	return subcommand(ctx, "user (add|list|disable|passwd|roles)", args, map[string]func(context.Context, []string) error{
+	return subcommand(ctx, "user (add|list|disable|passwd|roles|unlock)", args, map[string]func(context.Context, []string) error{
 		"add": m.userAdd, "list": m.userList, "disable": m.userDisable, "passwd": m.userPasswd, "roles": m.userRoles,
+		"unlock": m.userUnlock,
 	})
 }
 

@@ -1,0 +1,11 @@
+-- CLINK schema, version 3 (PostgreSQL): failed sign-ins per user. A row exists only for a user
+-- with consecutive failures, a wait or a lock; a successful sign-in, an unlock or a new password
+-- deletes it. Rows are never created for unknown usernames.
+
+CREATE TABLE login_attempts (
+    user_id         BIGINT PRIMARY KEY REFERENCES users (id),
+    failures        INTEGER NOT NULL CHECK (failures >= 0), -- consecutive failed sign-ins
+    last_failure_at TIMESTAMPTZ,
+    not_before      TIMESTAMPTZ, -- attempts before this time are refused (throttled); NULL for none
+    locked_until    TIMESTAMPTZ  -- attempts before this time are refused (locked); NULL for none
+);
