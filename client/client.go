@@ -32,11 +32,24 @@ type Client struct {
 	BaseURL string
 	// HTTPClient sends the requests; nil means http.DefaultClient.
 	HTTPClient *http.Client
+	// Token is the API token sent as "Authorization: Bearer <token>" (clink token create);
+	// empty sends no credentials, which only the health check and the OpenAPI documents accept.
+	Token string
 }
 
+// Option configures a Client made by New.
+type Option func(*Client)
+
+// WithToken makes the client authenticate with the API token t.
+func WithToken(t string) Option { return func(c *Client) { c.Token = t } }
+
 // New returns a client of the server at baseURL.
-func New(baseURL string) *Client {
-	return &Client{BaseURL: strings.TrimRight(baseURL, "/")}
+func New(baseURL string, opts ...Option) *Client {
+	c := &Client{BaseURL: strings.TrimRight(baseURL, "/")}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // Error is an error answer of the server: its status code and the fields of its RFC 9457
@@ -108,6 +121,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

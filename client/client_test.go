@@ -101,3 +101,35 @@ func TestRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestToken checks that a client with a token sends it as a bearer credential, and that a
+// client without one sends no Authorization header at all.
+func TestToken(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Values("Authorization")
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	tests := []struct {
+		name string
+		c    *client.Client
+		want []string
+	}{
+		{"WithToken", client.New(srv.URL, client.WithToken("abc123")), []string{"Bearer abc123"}},
+		{"Token field", &client.Client{BaseURL: srv.URL, Token: "xyz"}, []string{"Bearer xyz"}},
+		{"no token", client.New(srv.URL), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got = []string{"not called"}
+			if _, err := tc.c.ListSites(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tc.want) || (len(got) == 1 && got[0] != tc.want[0]) {
+				t.Errorf("got Authorization %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -62,10 +62,12 @@ func wantCreated(tb testing.TB, srv *specServer, prefix, location string) {
 }
 
 // fixture is a small consortium: two sites, a catalogue, a donor at each site, a protocol and
-// a culture.
+// a culture. Its client c is a user with the admin and researcher roles at ZGZ, so that it may
+// create sites and write ZGZ's research data; bcn is a researcher of BCN.
 type fixture struct {
 	srv      *specServer
 	c        *client.Client
+	bcn      *client.Client
 	ctx      context.Context
 	donor    *clink.Donor // at ZGZ
 	other    *clink.Donor // at BCN
@@ -76,13 +78,17 @@ type fixture struct {
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
 	srv := newSpecServer(tb)
-	f := &fixture{srv: srv, c: client.New(srv.URL), ctx: context.Background()}
+	f := &fixture{srv: srv, ctx: context.Background()}
+	admin := srv.clientAs(tb, "admin", "", clink.RoleAdmin)
 	for _, s := range []clink.Site{
 		{Code: "ZGZ", Name: "Universidad de Zaragoza", Kind: clink.SiteLab},
 		{Code: "BCN", Name: "Hospital Clínic Barcelona", Kind: clink.SiteHospital},
 	} {
-		must(f.c.CreateSite(f.ctx, &s))(tb)
+		must(admin.CreateSite(f.ctx, &s))(tb)
 	}
+	srv.Token = srv.token(tb, "tester", "ZGZ", clink.RoleAdmin, clink.RoleResearcher)
+	f.c = client.New(srv.URL, client.WithToken(srv.Token))
+	f.bcn = srv.clientAs(tb, "luis", "BCN", clink.RoleResearcher)
 	for _, comp := range []clink.Component{
 		{Site: "ZGZ", Name: "IL-2", Category: clink.CategoryCytokine, Unit: clink.UnitIUPerML},
 		{Site: "ZGZ", Name: "IL-15", Category: clink.CategoryCytokine, Unit: clink.UnitNgPerML},
@@ -92,7 +98,7 @@ func newFixture(tb testing.TB) *fixture {
 	}
 	f.donor = must(f.c.CreateDonor(f.ctx, &clink.Donor{Site: "ZGZ", Sex: clink.SexFemale, AgeBand: "30-34",
 		HCMV: clink.HCMVPositive, NKG2C: clink.NKG2CPlusPlus, KIRGenes: []string{"2DL1", "2DS2"}, ConsentDate: "2025-01-15"}))(tb)
-	f.other = must(f.c.CreateDonor(f.ctx, &clink.Donor{Site: "BCN", HCMV: clink.HCMVNegative, ConsentDate: "2025-02-01"}))(tb)
+	f.other = must(f.bcn.CreateDonor(f.ctx, &clink.Donor{Site: "BCN", HCMV: clink.HCMVNegative, ConsentDate: "2025-02-01"}))(tb)
 	f.protocol = must(f.c.CreateProtocol(f.ctx, protocolIL2("ZGZ", "IL-2 high dose")))(tb)
 	f.culture = must(f.c.CreateCulture(f.ctx, &clink.Culture{Site: "ZGZ", Donor: f.donor.Code, ProtocolID: f.protocol.ID,
 		StartDate: "2025-03-01", StartingCells: 1e6, StartingNKPct: 100}))(tb)
@@ -520,8 +526,9 @@ func TestObservations(t *testing.T) {
 		t.Errorf("got %d audit events of observation %d, want 2 (create, void)", events.Total, o7.ID)
 	}
 	for _, ev := range events.Items {
-		if ev.Actor != "anonymous" || ev.Site != "ZGZ" {
-			t.Errorf("got event by %q at %q, want anonymous at ZGZ", ev.Actor, ev.Site)
+		// The writes are attributed to the user of the token (the fixture's "tester").
+		if ev.Actor != "tester" || ev.Site != "ZGZ" {
+			t.Errorf("got event by %q at %q, want tester at ZGZ", ev.Actor, ev.Site)
 		}
 	}
 	if all := must(f.c.ListAuditEvents(f.ctx, client.AuditQuery{Limit: 1}))(t); all.Total < 10 || len(all.Items) != 1 {
@@ -529,7 +536,7 @@ func TestObservations(t *testing.T) {
 	}
 	// Filters by user and time: the void of o7 is the newest event.
 	void := events.Items[1]
-	if l := must(f.c.ListAuditEvents(f.ctx, client.AuditQuery{Entity: "observation", User: "anonymous", From: void.Time, EntityID: o7.ID}))(t); l.Total != 1 || l.Items[0].Action != "void" {
+	if l := must(f.c.ListAuditEvents(f.ctx, client.AuditQuery{Entity: "observation", User: "tester", From: void.Time, EntityID: o7.ID}))(t); l.Total != 1 || l.Items[0].Action != "void" {
 		t.Errorf("events of o7 from %v: got %d, want only the void", void.Time, l.Total)
 	}
 	if l := must(f.c.ListAuditEvents(f.ctx, client.AuditQuery{Entity: "observation", To: events.Items[0].Time, EntityID: o7.ID}))(t); l.Total != 0 {

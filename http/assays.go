@@ -95,6 +95,9 @@ func (s *Server) createAssay(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.authorize(r, c.Site); err != nil {
+		return err
+	}
 	var a clink.Assay
 	if err := decodeJSON(w, r, &a); err != nil {
 		return err

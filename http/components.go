@@ -27,6 +27,9 @@ func (s *Server) createComponent(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c.ID = 0
+	if err := s.authorize(r, c.Site); err != nil {
+		return err
+	}
 	if err := s.store.CreateComponent(r.Context(), &c); err != nil {
 		return err
 	}

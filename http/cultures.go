@@ -54,6 +54,9 @@ func (s *Server) createCulture(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c.ID = 0
+	if err := s.authorize(r, c.Site); err != nil {
+		return err
+	}
 	if err := s.resolveCultureRefs(r, &c); err != nil {
 		return err
 	}
@@ -148,6 +151,9 @@ func (s *Server) getCulture(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) setCultureStatus(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.findCulture(r)
 	if err != nil {
+		return err
+	}
+	if err := s.authorize(r, c.Site); err != nil {
 		return err
 	}
 	var ch clink.CultureStatusChange

@@ -38,6 +38,9 @@ func (s *Server) createDonor(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d.ID = 0
+	if err := s.authorize(r, d.Site); err != nil {
+		return err
+	}
 	if err := s.store.CreateDonor(r.Context(), &d); err != nil {
 		return err
 	}
@@ -65,6 +68,9 @@ func (s *Server) getDonor(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) updateDonor(w http.ResponseWriter, r *http.Request) error {
 	old, err := s.findDonor(r)
 	if err != nil {
+		return err
+	}
+	if err := s.authorize(r, old.Site); err != nil {
 		return err
 	}
 	var body donorUpdate

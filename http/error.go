@@ -99,6 +99,9 @@ func writeProblem(w http.ResponseWriter, p Problem, logger *slog.Logger) {
 		p.Status = http.StatusInternalServerError
 	}
 	h := w.Header()
+	if p.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", authChallenge)
+	}
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)

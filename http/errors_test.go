@@ -44,6 +44,9 @@ func send(tb testing.TB, srv *specServer, method, path, contentType string, body
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	if srv.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+srv.Token)
+	}
 	resp, err := srv.Client().Do(req)
 	if err != nil {
 		tb.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/clink-consortium/clink"
 	clinkhttp "github.com/clink-consortium/clink/http"
@@ -42,11 +43,22 @@ func FuzzCreateObservation(f *testing.F) {
 	if err := store.CreateCulture(ctx, c); err != nil {
 		f.Fatal(err)
 	}
+	// The fuzzed requests come from a researcher of the culture's site.
+	researcher := &clink.User{Username: "fuzzer", FullName: "Fuzz Researcher", Email: "fuzz@example.org",
+		Site: "ZGZ", Roles: []string{clink.RoleResearcher}}
+	if err := store.CreateUser(ctx, researcher, testPassword); err != nil {
+		f.Fatal(err)
+	}
+	token, _, err := store.CreateToken(ctx, "fuzzer", "fuzz", time.Hour)
+	if err != nil {
+		f.Fatal(err)
+	}
 	h := clinkhttp.NewServer(store, clinkhttp.Options{}).Handler()
 	path := "/api/v1/cultures/" + itoa(c.ID) + "/observations"
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest("POST", path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		switch {

@@ -42,6 +42,9 @@ func (s *Server) createObservation(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	if err := s.authorize(r, c.Site); err != nil {
+		return err
+	}
 	var o clink.Observation
 	if err := decodeJSON(w, r, &o); err != nil {
 		return err
@@ -85,6 +88,9 @@ func (s *Server) updateObservation(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	if err := s.authorize(r, old.Site); err != nil {
+		return err
+	}
 	var body observationUpdate
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
@@ -109,15 +115,18 @@ func (s *Server) updateObservation(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) voidObservation(w http.ResponseWriter, r *http.Request) error {
-	id, err := numericID(r, "id", "observation")
+	old, err := s.findObservation(r)
 	if err != nil {
+		return err
+	}
+	if err := s.authorize(r, old.Site); err != nil {
 		return err
 	}
 	var body voidRequest
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	o, err := s.store.VoidObservation(r.Context(), id, body.Reason)
+	o, err := s.store.VoidObservation(r.Context(), old.ID, body.Reason)
 	if err != nil {
 		return err
 	}

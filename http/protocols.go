@@ -34,6 +34,32 @@ func (s *Server) createProtocol(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &p); err != nil {
 		return err
 	}
+	// A version of an existing protocol belongs to that protocol's site: the site of its
+	// latest version decides who may add one, and the body may not move it elsewhere.
+	site := p.Site
+	if p.Name != "" {
+		existing, _, err := s.store.FindProtocols(r.Context(), clink.ProtocolFilter{Name: p.Name, Page: clink.Page{Limit: clink.MaxLimit}})
+		if err != nil {
+			return err
+		}
+		if n := len(existing); n > 0 {
+			site = existing[0].Site
+			for _, e := range existing {
+				if e.Version > existing[0].Version {
+					site = e.Site
+				}
+			}
+		}
+	}
+	if err := s.authorize(r, site); err != nil {
+		return err
+	}
+	if p.Site == "" {
+		p.Site = site
+	}
+	if p.Site != site {
+		return clink.Invalid("site", "%s is not the site of protocol %q (%s): its versions stay at its site", p.Site, p.Name, site)
+	}
 	return s.insertProtocol(w, r, &p)
 }
 
@@ -66,6 +92,9 @@ func (s *Server) getProtocol(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) updateProtocol(w http.ResponseWriter, r *http.Request) error {
 	old, err := s.findProtocol(r)
 	if err != nil {
+		return err
+	}
+	if err := s.authorize(r, old.Site); err != nil {
 		return err
 	}
 	var body protocolUpdate
@@ -108,6 +137,9 @@ func (s *Server) createProtocolVersion(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
+	if err := s.authorize(r, base.Site); err != nil {
+		return err
+	}
 	var p clink.Protocol
 	if err := decodeJSON(w, r, &p); err != nil {
 		return err
@@ -118,6 +150,9 @@ func (s *Server) createProtocolVersion(w http.ResponseWriter, r *http.Request) e
 	}
 	if p.Version != 0 {
 		fe.Addf("version", "is chosen by the server (the next version of %s); omit it", base.Name)
+	}
+	if p.Site != "" && p.Site != base.Site {
+		fe.Addf("site", "%s is not the site of protocol %q (%s): its versions stay at its site; omit it", p.Site, base.Name, base.Site)
 	}
 	if err := fe.Err(); err != nil {
 		return err

@@ -1,6 +1,8 @@
 // Package http serves CLINK's REST API: JSON over HTTP under /api/v1/, described by the
 // embedded OpenAPI document (openapi.yaml). Handlers talk only to a clink.Store; errors are
 // answered as RFC 9457 problem documents, mapped from the domain's error kinds in error.go.
+// Every route but the health check and the OpenAPI documents needs an authenticated user
+// (auth.go), and every route carries the permission it needs (authz.go).
 //
 // The package is named after its technology, as in the standard package layout; import it
 // with an alias where net/http is also needed.
@@ -27,27 +29,43 @@ import (
 type Options struct {
 	// Logger receives request logs and the full chain of internal errors. Nil discards them.
 	Logger *slog.Logger
+	// Authenticators find the user of a request, tried in order (see Authenticator). Nil
+	// means API tokens only: BearerTokens(store).
+	Authenticators []Authenticator
 }
 
 // Server is the REST API of CLINK. It holds the dependencies of the handlers.
 type Server struct {
-	store  clink.Store
-	logger *slog.Logger
-	routes []Route
-	mux    *http.ServeMux
+	store          clink.Store
+	logger         *slog.Logger
+	authenticators []Authenticator
+	routes         []Route
+	mux            *http.ServeMux
 }
 
-// NewServer returns the API server over store.
+// NewServer returns the API server over store. It panics when a route of the table has no
+// valid Permission: an unprotected route is a programming error caught at start-up.
 func NewServer(store clink.Store, opt Options) *Server {
-	s := &Server{store: store, logger: opt.Logger}
+	return newServer(store, opt, (*Server).routeTable)
+}
+
+// newServer builds the server with the route table of table; tests give it a faulty one.
+func newServer(store clink.Store, opt Options, table func(*Server) []Route) *Server {
+	s := &Server{store: store, logger: opt.Logger, authenticators: opt.Authenticators}
 	if s.logger == nil {
 		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s.routes = s.routeTable()
+	if s.authenticators == nil {
+		s.authenticators = []Authenticator{BearerTokens(store)}
+	}
+	s.routes = table(s)
+	if err := checkRoutes(s.routes); err != nil {
+		panic("http: " + err.Error())
+	}
 	s.mux = http.NewServeMux()
 	allowed := map[string][]string{} // path pattern -> methods
 	for _, rt := range s.routes {
-		s.mux.Handle(rt.Method+" "+rt.Pattern, s.adapt(rt.Handle))
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.adapt(s.guard(rt)))
 		allowed[rt.Pattern] = append(allowed[rt.Pattern], rt.Method)
 	}
 	// A path that exists but not for this method answers 405 with Allow, as problem+json.
@@ -80,8 +98,8 @@ func allowHeader(methods []string) string {
 	return strings.Join(out, ", ")
 }
 
-// Handler returns the http.Handler of the API, with its middleware: request ids, the actor
-// of writes, recovery from panics, and request logging.
+// Handler returns the http.Handler of the API, with its middleware: request ids, recovery
+// from panics, and request logging. Authentication and permissions are per route (guard).
 func (s *Server) Handler() http.Handler {
 	return s.middleware(s.mux)
 }
@@ -97,12 +115,6 @@ func (s *Server) adapt(h handlerFunc) http.Handler {
 			s.writeError(w, r, err)
 		}
 	})
-}
-
-// actor names who makes the request's writes. It is the one seam for identity: until users
-// sign in, every write is attributed to "anonymous".
-func (s *Server) actor(r *http.Request) string {
-	return "anonymous"
 }
 
 type requestIDKey struct{}
@@ -145,7 +157,6 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		id := newRequestID()
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
-		ctx = clink.WithActor(ctx, s.actor(r))
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/clink-consortium/clink"
 	clinkhttp "github.com/clink-consortium/clink/http"
 )
 
@@ -35,7 +36,12 @@ func (s *syncBuffer) String() string {
 // without a store) answers 500 "internal error" with a request id, and the log has the panic.
 func TestRecover(t *testing.T) {
 	var logs syncBuffer
-	h := clinkhttp.NewServer(nil, clinkhttp.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}).Handler()
+	// An authenticator that lets everyone in as a researcher, so that the handler runs.
+	anyone := clinkhttp.AuthenticatorFunc(func(*http.Request) (*clink.User, error) {
+		return &clink.User{Username: "someone", Site: "ZGZ", Roles: []string{clink.RoleResearcher}}, nil
+	})
+	h := clinkhttp.NewServer(nil, clinkhttp.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Authenticators: []clinkhttp.Authenticator{anyone}}).Handler()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/donors", nil))
 	if rec.Code != http.StatusInternalServerError {
@@ -62,7 +68,10 @@ func TestInternalError(t *testing.T) {
 	defer srv.Close()
 	store.Close()
 
-	resp, err := http.Get(srv.URL + "/api/v1/donors")
+	// The token cannot be checked either: the database is down, which is a 500, not a 401.
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/donors", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.Repeat("a", 52))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -18,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/client"
 	clinkhttp "github.com/clink-consortium/clink/http"
 	"github.com/clink-consortium/clink/sqldb"
 )
@@ -68,11 +70,45 @@ type specServer struct {
 	doc   *openapi3.T
 	rt    routers.Router
 
+	// Token, when set, is sent by send (raw requests) as the bearer credential.
+	Token string
+
 	mu  sync.Mutex
 	log []exchange
 }
 
+// testPassword is the password of every test user.
+const testPassword = "correct horse battery staple"
+
+// token creates the user username with roles at site (empty for none) and returns a new API
+// token of theirs. Sites named must exist.
+func (s *specServer) token(tb testing.TB, username, site string, roles ...string) string {
+	tb.Helper()
+	ctx := clink.WithActor(context.Background(), "test")
+	u := &clink.User{Username: username, FullName: "Test " + username, Email: username + "@example.org", Site: site, Roles: roles}
+	if err := s.Store.CreateUser(ctx, u, testPassword); err != nil {
+		tb.Fatalf("create user %s: %v", username, err)
+	}
+	secret, _, err := s.Store.CreateToken(ctx, username, "test", time.Hour)
+	if err != nil {
+		tb.Fatalf("create token of %s: %v", username, err)
+	}
+	return secret
+}
+
+// clientAs returns a client authenticated as a new user username with roles at site.
+func (s *specServer) clientAs(tb testing.TB, username, site string, roles ...string) *client.Client {
+	tb.Helper()
+	return client.New(s.URL, client.WithToken(s.token(tb, username, site, roles...)))
+}
+
 func newSpecServer(tb testing.TB) *specServer {
+	tb.Helper()
+	return newSpecServerOn(tb, newStore(tb))
+}
+
+// newSpecServerOn is newSpecServer over a given store.
+func newSpecServerOn(tb testing.TB, store clink.Store) *specServer {
 	tb.Helper()
 	doc := loadSpec(tb)
 	doc.Servers = nil // match requests to any host, such as httptest's 127.0.0.1:port
@@ -80,7 +116,6 @@ func newSpecServer(tb testing.TB) *specServer {
 	if err != nil {
 		tb.Fatalf("openapi router: %v", err)
 	}
-	store := newStore(tb)
 	s := &specServer{Store: store, tb: tb, doc: doc, rt: rt}
 	h := clinkhttp.NewServer(store, clinkhttp.Options{}).Handler()
 	s.Server = httptest.NewServer(s.validate(h))

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,9 +79,23 @@ func startClink(tb testing.TB, args ...string) (*client.Client, *syncBuffer) {
 	return nil, nil
 }
 
-// TestDemo is the issue's acceptance check: the demo consortium is served, and a viability of
-// 134 % is refused with a problem naming the field while the culture's observations stay as they
-// were. It runs on SQLite and, when available, on PostgreSQL.
+// tokenFor creates an API token of user with `clink token create`, as an operator would while
+// the server runs, and returns it.
+func tokenFor(tb testing.TB, db, user string) string {
+	tb.Helper()
+	out, errOut, err := runClink(tb, "token", "create", "--db", db, "--user", user, "--expires", "1d")
+	if err != nil {
+		tb.Fatalf("token create --user %s: %v\n%s", user, err, errOut)
+	}
+	return strings.TrimSpace(out)
+}
+
+// TestDemo is the acceptance check of the research data core and of access by site and role:
+// the demo consortium is served; a viability of 134 % is refused with a problem naming the
+// field while the culture's observations stay as they were; a request without credentials gets
+// 401; a researcher of another site who tries to change a ZGZ culture, and a viewer, get 403
+// and nothing changes; ZGZ's researcher can. It runs on SQLite and, when available, on
+// PostgreSQL.
 func TestDemo(t *testing.T) {
 	dbs := map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "c.db") },
@@ -90,6 +105,7 @@ func TestDemo(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			db := dbs[name](t)
 			c, _ := startClink(t, "demo", "--db", db)
+			c.Token = tokenFor(t, db, "researcher-zgz")
 			ctx := context.Background()
 			h, err := c.Health(ctx)
 			if err != nil || h.Status != "ok" {
@@ -103,7 +119,7 @@ func TestDemo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cultures, err := c.ListCultures(ctx, client.CultureQuery{Status: clink.StatusCompleted, Limit: 1})
+			cultures, err := c.ListCultures(ctx, client.CultureQuery{Site: "ZGZ", Status: clink.StatusCompleted, Limit: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,6 +162,7 @@ func TestDemo(t *testing.T) {
 			if len(m.Metrics.Points) != before.Total {
 				t.Errorf("metrics of %s have %d points, want one per observation (%d)", cu.Code, len(m.Metrics.Points), before.Total)
 			}
+			testDemoPermissions(t, db, c)
 		})
 	}
 }
@@ -157,11 +174,13 @@ func TestServeRestartKeepsData(t *testing.T) {
 	ctx := context.Background()
 	addAdmin(t, db)
 	c, _ := startClink(t, "serve", "--db", db)
+	c.Token = tokenFor(t, db, "root")
 	s, err := c.CreateSite(ctx, &clink.Site{Code: "ZGZ", Name: "Universidad de Zaragoza", Kind: clink.SiteLab})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c2, out := startClink(t, "demo", "--db", db)
+	c2.Token = c.Token
 	if !strings.Contains(out.String(), "already holds data") || !strings.Contains(out.String(), "Users already exist") {
 		t.Errorf("demo on a non-empty database printed %q, want it to say it added nothing and users exist", out.String())
 	}
@@ -355,3 +374,97 @@ func TestAuditVerify(t *testing.T) {
 		t.Errorf("verify after altering event 42: got %v, want exit 1 naming event 42 as altered", err)
 	}
 }
+
+// testDemoPermissions is the acceptance check of issue 3 on a running demo, with c a client of
+// researcher-zgz.
+func testDemoPermissions(t *testing.T, db string, c *client.Client) {
+	ctx := context.Background()
+	// The demo's cultures have all ended (completed or stopped); observations of a completed
+	// culture can still be recorded.
+	completed, err := c.ListCultures(ctx, client.CultureQuery{Site: "ZGZ", Status: clink.StatusCompleted, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(completed.Items) == 0 {
+		t.Fatal("no completed ZGZ culture in the demo")
+	}
+	cu := completed.Items[0]
+	obs, err := c.ListObservations(ctx, cu.ID, client.ObservationQuery{IncludeVoided: true, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[int]bool{}
+	for _, o := range obs.Items {
+		used[o.Day] = true
+	}
+	day := 1
+	for used[day] {
+		day++
+	}
+	// state is what a refused request must leave as it was: the culture's observations and
+	// status, and the length of the audit trail.
+	state := func() string {
+		t.Helper()
+		l, err := c.ListObservations(ctx, cu.ID, client.ObservationQuery{IncludeVoided: true, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.GetCulture(ctx, cu.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := c.ListAuditEvents(ctx, client.AuditQuery{Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("%d observations, status %s, %d audit events", l.Total, got.Status, a.Total)
+	}
+	newObs := &clink.Observation{Day: day, ViableCells: 1e7, ViabilityPct: ptr(90.0)}
+	bcn := client.New(c.BaseURL, client.WithToken(tokenFor(t, db, "researcher-bcn")))
+	viewer := client.New(c.BaseURL, client.WithToken(tokenFor(t, db, "viewer")))
+	anonymous := client.New(c.BaseURL)
+	tests := []struct {
+		name string
+		call func() error
+		want int
+	}{
+		{"no credentials: list cultures", func() error { _, err := anonymous.ListCultures(ctx, client.CultureQuery{}); return err }, 401},
+		{"no credentials: observation", func() error { _, err := anonymous.CreateObservation(ctx, cu.ID, newObs); return err }, 401},
+		{"researcher of BCN: observation", func() error { _, err := bcn.CreateObservation(ctx, cu.ID, newObs); return err }, 403},
+		{"researcher of BCN: status", func() error {
+			_, err := bcn.SetCultureStatus(ctx, cu.ID, clink.CultureStatusChange{Status: clink.StatusStopped, Reason: "not mine"})
+			return err
+		}, 403},
+		{"viewer: observation", func() error { _, err := viewer.CreateObservation(ctx, cu.ID, newObs); return err }, 403},
+		{"viewer: status", func() error {
+			_, err := viewer.SetCultureStatus(ctx, cu.ID, clink.CultureStatusChange{Status: clink.StatusStopped, Reason: "viewer"})
+			return err
+		}, 403},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := state()
+			err := tc.call()
+			var ce *client.Error
+			if !errors.As(err, &ce) || ce.Status != tc.want {
+				t.Fatalf("got %v, want a %d problem", err, tc.want)
+			}
+			if after := state(); after != before {
+				t.Errorf("refused with %d, but the culture went from %s to %s", tc.want, before, after)
+			}
+		})
+	}
+	// The viewer reads what everyone reads.
+	if _, err := viewer.GetCulture(ctx, cu.ID); err != nil {
+		t.Errorf("viewer reading a culture: got %v, want it", err)
+	}
+	o, err := c.CreateObservation(ctx, cu.ID, newObs)
+	if err != nil {
+		t.Fatalf("researcher-zgz recording an observation of %s: %v", cu.Code, err)
+	}
+	if o.CreatedBy != "researcher-zgz" {
+		t.Errorf("got the observation created by %q, want researcher-zgz", o.CreatedBy)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
