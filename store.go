@@ -73,6 +73,20 @@ type AuditEvent struct {
 	Reason   string          `json:"reason"`
 	Before   json.RawMessage `json:"before"`
 	After    json.RawMessage `json:"after"`
+	// UserID is the id of the user named by Actor, or 0 when the actor is a process (demo,
+	// import, cli) without a user account.
+	UserID int64 `json:"user_id"`
+	// Changes lists every field that differs between Before and After (see AuditChanges). It
+	// is nil only for events recorded before changes were kept.
+	Changes []FieldChange `json:"changes"`
+}
+
+// FieldChange is the old and new value of one top-level field of an audited record, as JSON
+// (null when the field is absent or null on that side).
+type FieldChange struct {
+	Field string          `json:"field"`
+	Old   json.RawMessage `json:"old"`
+	New   json.RawMessage `json:"new"`
 }
 
 // CultureStatusChange moves a culture to a new status; stopping needs a reason.

@@ -345,3 +345,20 @@ func (c *Client) ListAuditEvents(ctx context.Context, q AuditQuery) (*List[*clin
 	}
 	return get[List[*clink.AuditEvent]](ctx, c, "/audit", pageValues(v, q.Limit, q.Offset))
 }
+
+// History returns every audit event of one record, oldest first: its creation, corrections,
+// status changes and void, each with the user, the reason and the changed fields. It reads the
+// audit trail page by page.
+func (c *Client) History(ctx context.Context, entity string, id int64) ([]*clink.AuditEvent, error) {
+	var out []*clink.AuditEvent
+	for {
+		page, err := c.ListAuditEvents(ctx, AuditQuery{Entity: entity, EntityID: id, Limit: clink.MaxLimit, Offset: len(out)})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+		if len(page.Items) == 0 || len(out) >= page.Total {
+			return out, nil
+		}
+	}
+}

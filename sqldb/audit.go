@@ -8,12 +8,14 @@ import (
 	"github.com/clink-consortium/clink"
 )
 
-const auditCols = "id, at, actor, action, entity, entity_id, site, reason, before_json, after_json, seq, prev_hash, hash"
+// auditCols are the columns scanAudit reads. changes_json is NULL for events recorded before
+// changes were kept, and such an event's Changes stays nil (see clink.AuditEvent.ComputeHash).
+const auditCols = "id, at, actor, action, entity, entity_id, site, reason, before_json, after_json, seq, prev_hash, hash, user_id, changes_json"
 
 func scanAudit(r scanner) (*clink.AuditEvent, error) {
 	e := &clink.AuditEvent{}
 	err := r.Scan(&e.ID, timeCol{&e.Time}, &e.Actor, &e.Action, &e.Entity, &e.EntityID, &e.Site, &e.Reason,
-		rawCol{&e.Before}, rawCol{&e.After}, &e.Seq, &e.PrevHash, &e.Hash)
+		rawCol{&e.Before}, rawCol{&e.After}, &e.Seq, &e.PrevHash, &e.Hash, &e.UserID, jsonCol{&e.Changes})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package sqldb_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/clink-consortium/clink"
 	"github.com/clink-consortium/clink/sqldb"
+	"github.com/google/go-cmp/cmp"
 )
 
 // tamper runs statements on the database as an attacker with direct access would: with the
@@ -124,5 +126,100 @@ func TestAuditFilters(t *testing.T) {
 				t.Errorf("%s: got %d events, want %d", tc.name, n, tc.want)
 			}
 		}
+	})
+}
+
+// TestAuditChangesAndUser checks the user id and the field-level changes of the events of a
+// create, a correction (a number and a nested map) and a void, and that altering either of them
+// in the database breaks the chain at that event. The expected JSON values are the fixture's
+// (newObservation) and the corrections below, written out by hand.
+func TestAuditChangesAndUser(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *sqldb.Store) {
+		f := seed(t, s)
+		ana := newUser("ana", "ZGZ", clink.RoleResearcher)
+		must(t, s.CreateUser(actx, ana, researPass))
+		actx := clink.WithActor(context.Background(), "ana")
+
+		o := newObservation(f.zgzCulture, 3)
+		must(t, s.CreateObservation(actx, o))
+		o.ViabilityPct = fptr(85)
+		o.Markers = map[string]float64{"NKG2C": 40, "CD16": 70}
+		must(t, s.UpdateObservation(actx, o, "recounted"))
+		_, err := s.VoidObservation(actx, o.ID, "wrong flask")
+		must(t, err)
+
+		events, _, err := s.FindAuditEvents(actx, clink.AuditFilter{Entity: "observation", EntityID: o.ID})
+		must(t, err)
+		if len(events) != 3 {
+			t.Fatalf("got %d events of observation %d, want 3", len(events), o.ID)
+		}
+		ch := func(field, old, new string) clink.FieldChange {
+			return clink.FieldChange{Field: field, Old: json.RawMessage(old), New: json.RawMessage(new)}
+		}
+		for i, tc := range []struct {
+			action string
+			reason string
+			want   []clink.FieldChange // nil: only check the fields in pick
+			pick   []clink.FieldChange
+		}{
+			{action: "create", pick: []clink.FieldChange{
+				ch("day", "null", "3"),
+				ch("markers", "null", `{"CD16":70,"NKG2C":33.3}`),
+				ch("viability_pct", "null", "92.5"),
+				ch("voided", "null", "false"),
+			}},
+			{action: "update", reason: "recounted", want: []clink.FieldChange{
+				ch("markers", `{"CD16":70,"NKG2C":33.3}`, `{"CD16":70,"NKG2C":40}`),
+				ch("viability_pct", "92.5", "85"),
+			}},
+			{action: "void", reason: "wrong flask", want: []clink.FieldChange{
+				ch("void_reason", "null", `"wrong flask"`),
+				ch("voided", "false", "true"),
+			}},
+		} {
+			e := events[i]
+			if e.Action != tc.action || e.Reason != tc.reason || e.Actor != "ana" || e.UserID != ana.ID {
+				t.Errorf("event %d: got %s/%q by %s (user %d), want %s/%q by ana (user %d)",
+					i, e.Action, e.Reason, e.Actor, e.UserID, tc.action, tc.reason, ana.ID)
+			}
+			if tc.want != nil {
+				if diff := cmp.Diff(tc.want, e.Changes); diff != "" {
+					t.Errorf("%s changes (-want +got):\n%s", tc.action, diff)
+				}
+				continue
+			}
+			got := map[string]clink.FieldChange{}
+			for _, c := range e.Changes {
+				if strings.HasPrefix(c.Field, "created_") || strings.HasPrefix(c.Field, "updated_") {
+					t.Errorf("%s changes list the provenance field %s", tc.action, c.Field)
+				}
+				got[c.Field] = c
+			}
+			for _, w := range tc.pick {
+				if diff := cmp.Diff(w, got[w.Field]); diff != "" {
+					t.Errorf("%s change of %s (-want +got):\n%s", tc.action, w.Field, diff)
+				}
+			}
+		}
+
+		// Writes by a process without a user account carry user id 0.
+		all, _, err := s.FindAuditEvents(actx, clink.AuditFilter{Actor: "tester", Page: clink.Page{Limit: 1}})
+		must(t, err)
+		if len(all) != 1 || all[0].UserID != 0 || len(all[0].Changes) == 0 {
+			t.Fatalf("event by tester: got %+v, want user id 0 and the created fields", all)
+		}
+
+		must(t, func() error { _, err := s.VerifyAudit(actx); return err }())
+		upd := events[1]
+		tamper(t, s, `UPDATE audit_events SET changes_json = '[{"field":"viability_pct","old":92.5,"new":95}]' WHERE id = `+itoa(upd.ID))
+		wantBreak(t, s, upd.ID, "altered")
+		tamper(t, s, "UPDATE audit_events SET changes_json = NULL WHERE id = "+itoa(upd.ID))
+		wantBreak(t, s, upd.ID, "altered")
+		restore, err := json.Marshal(upd.Changes)
+		must(t, err)
+		tamper(t, s, "UPDATE audit_events SET changes_json = '"+string(restore)+"' WHERE id = "+itoa(upd.ID))
+		must(t, func() error { _, err := s.VerifyAudit(actx); return err }())
+		tamper(t, s, "UPDATE audit_events SET user_id = 0 WHERE id = "+itoa(upd.ID))
+		wantBreak(t, s, upd.ID, "altered")
 	})
 }

@@ -116,8 +116,10 @@ const (
 )
 
 // audit records a write made with ctx: before and after are the record (nil before a create).
-// The event is chained to the one before it (clink.AuditEvent.ComputeHash) and the chain's
-// head moves to it, all in the write's transaction.
+// The event names the actor's user id (0 when no user has the actor's name, as for the demo,
+// import and cli processes) and lists the fields that changed (clink.AuditChanges). It is
+// chained to the one before it (clink.AuditEvent.ComputeHash) and the chain's head moves to
+// it, all in the write's transaction.
 func (t *tx) audit(ctx context.Context, action, entity string, id int64, site, reason string, before, after any) error {
 	e := &clink.AuditEvent{Time: t.now, Actor: clink.ActorFrom(ctx), Action: action, Entity: entity,
 		EntityID: id, Site: site, Reason: reason}
@@ -137,6 +139,21 @@ func (t *tx) audit(ctx context.Context, action, entity string, id int64, site, r
 			e.After = json.RawMessage(text)
 		}
 	}
+	changes, err := clink.AuditChanges(e.Before, e.After)
+	if err != nil {
+		return err
+	}
+	e.Changes = changes
+	changesText, err := jsonText(changes)
+	if err != nil {
+		return err
+	}
+	switch err := t.QueryRowContext(ctx, `SELECT id FROM users WHERE username = $1`, e.Actor).Scan(&e.UserID); {
+	case errors.Is(err, sql.ErrNoRows):
+		e.UserID = 0
+	case err != nil:
+		return fmt.Errorf("find audit user: %w", err)
+	}
 	// Moving the head first takes its row lock, so concurrent writers chain one after another.
 	if err := t.QueryRowContext(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`).
 		Scan(&e.Seq, &e.PrevHash); err != nil {
@@ -146,9 +163,9 @@ func (t *tx) audit(ctx context.Context, action, entity string, id int64, site, r
 	if _, err := t.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, e.Hash); err != nil {
 		return fmt.Errorf("record audit head: %w", err)
 	}
-	_, err := t.ExecContext(ctx, `INSERT INTO audit_events (at, actor, action, entity, entity_id, site, reason, before_json, after_json, seq, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		t.ts(e.Time), e.Actor, action, entity, id, site, reason, cols[0], cols[1], e.Seq, e.PrevHash, e.Hash)
+	_, err = t.ExecContext(ctx, `INSERT INTO audit_events (at, actor, action, entity, entity_id, site, reason, before_json, after_json, seq, prev_hash, hash, user_id, changes_json)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		t.ts(e.Time), e.Actor, action, entity, id, site, reason, cols[0], cols[1], e.Seq, e.PrevHash, e.Hash, e.UserID, changesText)
 	return err
 }
 
