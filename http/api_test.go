@@ -228,7 +228,7 @@ func TestListQueryErrors(t *testing.T) {
 		{"/api/v1/cultures?protocol=x", 400, "protocol"},
 		{"/api/v1/cultures?donor=D0000000000-0", 422, "donor"},
 		{"/api/v1/components?category=vitamin", 422, "category"},
-		{"/api/v1/audit?entity=user", 422, "entity"},
+		{"/api/v1/audit?entity=patient", 422, "entity"},
 		{"/api/v1/audit?entity_id=0", 422, "entity_id"},
 		{"/api/v1/assays?culture=nope", 422, "culture"},
 		{"/api/v1/protocols/1/diff", 400, "to"},
