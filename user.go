@@ -276,7 +276,38 @@ type UserStore interface {
 	// AuthenticateToken returns the user of an active token and records its use, or
 	// ErrBadToken.
 	AuthenticateToken(ctx context.Context, secret string) (*User, error)
+
+	// CreateSession opens a web session for the enabled user named username (who has just
+	// signed in) and returns its id, which is never shown again. The sign-in is audited
+	// (action login).
+	CreateSession(ctx context.Context, username string) (string, error)
+	// SessionUser returns the user of the session with id while it is open, its user enabled
+	// and its last use no longer ago than idle; otherwise ErrBadSession.
+	SessionUser(ctx context.Context, id string, idle time.Duration) (*User, error)
+	// EndSession ends the session with id (sign-out, audited as logout), or answers
+	// ErrBadSession when no open session has that id.
+	EndSession(ctx context.Context, id string) error
 }
+
+// DefaultSessionIdle is how long a web session lasts without being used unless configured
+// otherwise.
+const DefaultSessionIdle = 30 * time.Minute
+
+// MaxSessionIdle bounds the configurable idle timeout of web sessions.
+const MaxSessionIdle = 24 * time.Hour
+
+// CheckSessionIdle reports EINVALID on field "session_idle" unless
+// time.Minute <= d <= MaxSessionIdle.
+func CheckSessionIdle(d time.Duration) error {
+	if d < time.Minute || d > MaxSessionIdle {
+		return Invalid("session_idle", "%s is not between 1m and 24h", d)
+	}
+	return nil
+}
+
+// ErrBadSession is the one answer to a session that does not authenticate (unknown, ended,
+// idle for too long, or its user disabled).
+var ErrBadSession = &Error{Code: EUNAUTHORIZED, Message: "session expired or ended: sign in again"}
 
 // LoginPolicy says how failed sign-ins slow down and then lock an account. Failures are
 // counted per user and reset by a successful sign-in, by an unlock and by a new password.

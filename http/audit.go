@@ -8,7 +8,7 @@ import (
 )
 
 // auditEntities are the kinds of record the audit trail names.
-var auditEntities = []string{"site", "donor", "component", "protocol", "culture", "observation", "assay", "user", "token"}
+var auditEntities = []string{"site", "donor", "component", "protocol", "culture", "observation", "assay", "user", "token", "session"}
 
 func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "entity", "entity_id", "id", "user", "from", "to", "limit", "offset")

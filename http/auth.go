@@ -11,7 +11,8 @@ import (
 // Authenticator finds the user who sends a request. The server tries its authenticators in
 // order: the first that returns a user wins; one that returns ErrNoCredentials lets the next
 // try; any other error ends the search (an EUNAUTHORIZED error answers 401, anything else
-// 500). Bearer tokens are one authenticator; a cookie session will be another.
+// 500). Bearer tokens are one authenticator (BearerTokens); the web session cookie is
+// another (Sessions, session.go).
 type Authenticator interface {
 	AuthenticateRequest(r *http.Request) (*clink.User, error)
 }
@@ -30,7 +31,7 @@ var ErrNoCredentials = errors.New("no credentials of this kind in the request")
 // malformed, unknown, revoked or expired token, or a disabled user. It tells an attacker
 // nothing about which.
 var errUnauthenticated = &clink.Error{Code: clink.EUNAUTHORIZED,
-	Message: "authentication required: send an active API token in an Authorization: Bearer header"}
+	Message: "authentication required: send an active API token in an Authorization: Bearer header, or sign in at /login"}
 
 // authChallenge is the WWW-Authenticate header of 401 answers, naming the realm.
 const authChallenge = `Bearer realm="clink"`

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	neturl "net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -101,6 +103,18 @@ var matrix = map[string]matrixRule{
 	"getAssay":   {"read", 200},
 
 	"listAuditEvents": {"read", 200},
+
+	// The web pages (UIRoutes). A page for signed-in users sends a visitor who is not to
+	// /login (303) instead of answering 401.
+	"loginPage": {"public", 200},
+	"login":     {"public", 303},
+	"home":      {"read", 200},
+	"logout":    {"read", 303},
+}
+
+// unaudited names the state-changing routes that may succeed without an audit event, and why.
+var unaudited = map[string]string{
+	"logout": "a caller signed in by API token has no session to end",
 }
 
 // matrixEnv holds the records the matrix requests read, and makes fresh ones for the writes,
@@ -258,6 +272,14 @@ func (e *matrixEnv) request(name string) (path string, body any, ok bool) {
 		return id("assays", e.assay.ID), nil, true
 	case "listAuditEvents":
 		return "/api/v1/audit", nil, true
+	case "loginPage":
+		return "/login", nil, true
+	case "login":
+		return "/login", neturl.Values{"username": {matrixLogin}, "password": {testPassword}}, true
+	case "home":
+		return "/", nil, true
+	case "logout":
+		return "/logout", nil, true
 	}
 	return "", nil, false
 }
@@ -272,11 +294,21 @@ func auditCount(tb testing.TB, store clink.Store) int {
 	return n
 }
 
-// do sends one request with an optional bearer token and returns the status and body.
+// matrixLogin is the user whom the matrix's sign-in requests sign in.
+const matrixLogin = "matrix-login"
+
+// noRedirects is a client that returns redirects instead of following them.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// do sends one request with an optional bearer token and returns the status and body. A body
+// of url.Values is sent as a form, any other as JSON. Redirects are not followed.
 func do(tb testing.TB, url, method, path, token string, body any) (int, http.Header, []byte) {
 	tb.Helper()
 	var rd io.Reader
-	if body != nil {
+	form, isForm := body.(neturl.Values)
+	if isForm {
+		rd = strings.NewReader(form.Encode())
+	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			tb.Fatal(err)
@@ -287,13 +319,16 @@ func do(tb testing.TB, url, method, path, token string, body any) (int, http.Hea
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if body != nil {
+	switch {
+	case isForm:
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	case body != nil:
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := noRedirects.Do(req)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -359,13 +394,24 @@ func testPermissionMatrix(t *testing.T, store clink.Store) {
 	if _, err := store.RevokeToken(ctx, clink.TokenRef{Prefix: tokens[revoked][:clink.TokenPrefixLength]}, "lost"); err != nil {
 		t.Fatal(err)
 	}
+	login := &clink.User{Username: matrixLogin, FullName: "Matrix Login", Email: "ml@example.org", Roles: []string{clink.RoleViewer}}
+	e.check(store.CreateUser(ctx, login, testPassword))
+	// The web pages are not API operations, so they are served without the OpenAPI checks.
+	pages := httptest.NewServer(clinkhttp.NewServer(store, clinkhttp.Options{}).Handler())
+	t.Cleanup(pages.Close)
+
 	subjects := make([]string, 0, len(tokens))
 	for name := range tokens {
 		subjects = append(subjects, name)
 	}
 	slices.Sort(subjects)
 
-	routes := clinkhttp.NewServer(nil, clinkhttp.Options{}).Routes()
+	table := clinkhttp.NewServer(nil, clinkhttp.Options{})
+	isPage := map[string]bool{}
+	for _, rt := range table.UIRoutes() {
+		isPage[rt.Name] = true
+	}
+	routes := append(table.Routes(), table.UIRoutes()...)
 	seen := map[string]bool{}
 	for _, rt := range routes {
 		seen[rt.Name] = true
@@ -386,13 +432,19 @@ func testPermissionMatrix(t *testing.T, store clink.Store) {
 				want := rule.ok
 				switch {
 				case slices.Contains(admits[rule.kind], subject):
+				case (subject == noToken || subject == revoked) && isPage[rt.Name]:
+					want = http.StatusSeeOther
 				case subject == noToken || subject == revoked:
 					want = http.StatusUnauthorized
 				default:
 					want = http.StatusForbidden
 				}
 				before := auditCount(t, store)
-				status, header, data := do(t, srv.URL, rt.Method, path, tokens[subject], body)
+				base := srv.URL
+				if isPage[rt.Name] {
+					base = pages.URL
+				}
+				status, header, data := do(t, base, rt.Method, path, tokens[subject], body)
 				after := auditCount(t, store)
 				if status != want {
 					t.Fatalf("%s %s as %s: got status %d, want %d (body %s)", rt.Method, path, subject, status, want, data)
@@ -400,7 +452,7 @@ func testPermissionMatrix(t *testing.T, store clink.Store) {
 				if status >= 400 && after != before {
 					t.Errorf("%s %s as %s: refused with %d, but the audit trail grew from %d to %d events", rt.Method, path, subject, status, before, after)
 				}
-				if rt.Method != "GET" && status < 400 && after <= before {
+				if _, exempt := unaudited[rt.Name]; !exempt && rt.Method != "GET" && status < 400 && after <= before {
 					t.Errorf("%s %s as %s: accepted with %d, but no audit event was written", rt.Method, path, subject, status)
 				}
 				if status == http.StatusUnauthorized && header.Get("WWW-Authenticate") != `Bearer realm="clink"` {

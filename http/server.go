@@ -1,6 +1,8 @@
 // Package http serves CLINK's REST API: JSON over HTTP under /api/v1/, described by the
-// embedded OpenAPI document (openapi.yaml). Handlers talk only to a clink.Store; errors are
-// answered as RFC 9457 problem documents, mapped from the domain's error kinds in error.go.
+// embedded OpenAPI document (openapi.yaml), and its web pages, starting with the sign-in page
+// (login.go), whose sessions also authenticate API requests (session.go). Handlers talk only
+// to a clink.Store; API errors are answered as RFC 9457 problem documents, mapped from the
+// domain's error kinds in error.go.
 // Every route but the health check and the OpenAPI documents needs an authenticated user
 // (auth.go), and every route carries the permission it needs (authz.go).
 //
@@ -30,8 +32,10 @@ type Options struct {
 	// Logger receives request logs and the full chain of internal errors. Nil discards them.
 	Logger *slog.Logger
 	// Authenticators find the user of a request, tried in order (see Authenticator). Nil
-	// means API tokens only: BearerTokens(store).
+	// means API tokens, then web sessions: BearerTokens(store), Sessions(store, SessionIdle).
 	Authenticators []Authenticator
+	// SessionIdle is how long a web session lasts unused; zero means clink.DefaultSessionIdle.
+	SessionIdle time.Duration
 }
 
 // Server is the REST API of CLINK. It holds the dependencies of the handlers.
@@ -40,6 +44,8 @@ type Server struct {
 	logger         *slog.Logger
 	authenticators []Authenticator
 	routes         []Route
+	uiRoutes       []Route
+	sessionIdle    time.Duration
 	mux            *http.ServeMux
 }
 
@@ -51,21 +57,31 @@ func NewServer(store clink.Store, opt Options) *Server {
 
 // newServer builds the server with the route table of table; tests give it a faulty one.
 func newServer(store clink.Store, opt Options, table func(*Server) []Route) *Server {
-	s := &Server{store: store, logger: opt.Logger, authenticators: opt.Authenticators}
+	s := &Server{store: store, logger: opt.Logger, authenticators: opt.Authenticators, sessionIdle: opt.SessionIdle}
+	if s.sessionIdle <= 0 {
+		s.sessionIdle = clink.DefaultSessionIdle
+	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if s.authenticators == nil {
-		s.authenticators = []Authenticator{BearerTokens(store)}
+		s.authenticators = []Authenticator{BearerTokens(store), Sessions(store, s.sessionIdle)}
 	}
 	s.routes = table(s)
-	if err := checkRoutes(s.routes); err != nil {
-		panic("http: " + err.Error())
+	s.uiRoutes = s.uiRouteTable()
+	for _, routes := range [][]Route{s.routes, s.uiRoutes} {
+		if err := checkRoutes(routes); err != nil {
+			panic("http: " + err.Error())
+		}
 	}
 	s.mux = http.NewServeMux()
 	allowed := map[string][]string{} // path pattern -> methods
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.adapt(s.guard(rt)))
+		allowed[rt.Pattern] = append(allowed[rt.Pattern], rt.Method)
+	}
+	for _, rt := range s.uiRoutes {
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.adapt(s.guardPage(rt)))
 		allowed[rt.Pattern] = append(allowed[rt.Pattern], rt.Method)
 	}
 	// A path that exists but not for this method answers 405 with Allow, as problem+json.
@@ -98,10 +114,12 @@ func allowHeader(methods []string) string {
 	return strings.Join(out, ", ")
 }
 
-// Handler returns the http.Handler of the API, with its middleware: request ids, recovery
-// from panics, and request logging. Authentication and permissions are per route (guard).
+// Handler returns the http.Handler of the API and the web pages, with its middleware:
+// request ids, recovery from panics, request logging, and cross-origin protection of every
+// state-changing request (crossOriginProtection). Authentication and permissions are per
+// route (guard, guardPage).
 func (s *Server) Handler() http.Handler {
-	return s.middleware(s.mux)
+	return s.middleware(s.crossOriginProtection().Handler(s.mux))
 }
 
 // handlerFunc is the shape of every handler: it writes a successful answer itself and returns

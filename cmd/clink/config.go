@@ -9,6 +9,9 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
+
+	"github.com/clink-consortium/clink"
 )
 
 func osGetenv(k string) string { return os.Getenv(k) }
@@ -30,16 +33,29 @@ type Config struct {
 	LogFormat string
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
+	// SessionIdle is how long a web session lasts unused (1m to 24h; default 30m).
+	SessionIdle time.Duration
+
+	// envProblems are the CLINK_* variables that could not be read, reported by Validate.
+	envProblems []string
 }
 
 // defaultConfig returns the defaults overridden by the environment.
 func (m *Main) defaultConfig() Config {
-	c := Config{Addr: DefaultAddr, DB: DefaultDB, LogFormat: "text", LogLevel: "info"}
+	c := Config{Addr: DefaultAddr, DB: DefaultDB, LogFormat: "text", LogLevel: "info", SessionIdle: clink.DefaultSessionIdle}
 	for env, dst := range map[string]*string{
 		"CLINK_ADDR": &c.Addr, "CLINK_DB": &c.DB, "CLINK_LOG_FORMAT": &c.LogFormat, "CLINK_LOG_LEVEL": &c.LogLevel,
 	} {
 		if v := m.Getenv(env); v != "" {
 			*dst = v
+		}
+	}
+	if v := m.Getenv("CLINK_SESSION_IDLE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			c.envProblems = append(c.envProblems, fmt.Sprintf("CLINK_SESSION_IDLE: %q is not a duration such as 30m or 2h", v))
+		} else {
+			c.SessionIdle = d
 		}
 	}
 	return c
@@ -56,11 +72,12 @@ func (c *Config) serverFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "address to listen on, host:port (env CLINK_ADDR)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json (env CLINK_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error (env CLINK_LOG_LEVEL)")
+	fs.DurationVar(&c.SessionIdle, "session-idle", c.SessionIdle, "how long a web session lasts unused, 1m to 24h (env CLINK_SESSION_IDLE)")
 }
 
 // Validate checks the configuration before anything starts.
 func (c Config) Validate() error {
-	var problems []string
+	problems := append([]string(nil), c.envProblems...)
 	if c.DB == "" {
 		problems = append(problems, "db: is empty")
 	} else if isPostgres(c.DB) {
@@ -78,6 +95,9 @@ func (c Config) Validate() error {
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		problems = append(problems, fmt.Sprintf("log-level: %q is not debug, info, warn or error", c.LogLevel))
 	}
+	if err := clink.CheckSessionIdle(c.SessionIdle); err != nil {
+		problems = append(problems, fmt.Sprintf("session-idle: %s is not between 1m and 24h", c.SessionIdle))
+	}
 	if len(problems) > 0 {
 		return usageError("configuration: " + strings.Join(problems, "; "))
 	}
@@ -86,7 +106,7 @@ func (c Config) Validate() error {
 
 // String prints the configuration with the database password masked.
 func (c Config) String() string {
-	return fmt.Sprintf("addr=%s db=%s log-format=%s log-level=%s", c.Addr, maskDSN(c.DB), c.LogFormat, c.LogLevel)
+	return fmt.Sprintf("addr=%s db=%s log-format=%s log-level=%s session-idle=%s", c.Addr, maskDSN(c.DB), c.LogFormat, c.LogLevel, c.SessionIdle)
 }
 
 func isPostgres(dsn string) bool {

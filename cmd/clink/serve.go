@@ -71,7 +71,7 @@ func (m *Main) serve(ctx context.Context, cfg Config, store *sqldb.Store) error 
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	srv := &nethttp.Server{
-		Handler:           http.NewServer(store, http.Options{Logger: logger}).Handler(),
+		Handler:           http.NewServer(store, http.Options{Logger: logger, SessionIdle: cfg.SessionIdle}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,
@@ -80,7 +80,7 @@ func (m *Main) serve(ctx context.Context, cfg Config, store *sqldb.Store) error 
 	}
 	url := "http://" + ln.Addr().String()
 	logger.Info("clink listening", "url", url, "config", cfg.String())
-	fmt.Fprintf(m.Stdout, "CLINK is running at %s (API: %s/api/v1/)\n", url, url)
+	fmt.Fprintf(m.Stdout, "CLINK is running at %s (sign in: %s/login, API: %s/api/v1/)\n", url, url, url)
 	if m.Ready != nil {
 		m.Ready <- url
 	}
