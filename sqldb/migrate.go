@@ -76,9 +76,14 @@ func (s *Store) Migrate(ctx context.Context) error {
 		name       TEXT NOT NULL,
 		applied_at TEXT NOT NULL
 	)`
-	if _, err := s.db.ExecContext(ctx, create); err != nil {
-		if _, err2 := s.db.ExecContext(ctx, create); err2 != nil {
-			return fmt.Errorf("sqldb: migrate: create schema_migrations: %w", err)
+	// A table that exists is not created again: a PostgreSQL application role (GrantApp) may
+	// read it but has no right to create tables.
+	var exists int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = 0").Scan(&exists); err != nil {
+		if _, err := s.db.ExecContext(ctx, create); err != nil {
+			if _, err2 := s.db.ExecContext(ctx, create); err2 != nil {
+				return fmt.Errorf("sqldb: migrate: create schema_migrations: %w", err)
+			}
 		}
 	}
 	for _, m := range ms {

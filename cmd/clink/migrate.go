@@ -12,6 +12,7 @@ func (m *Main) runMigrate(ctx context.Context, args []string) error {
 	cfg := m.defaultConfig()
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	cfg.dbFlag(fs)
+	grantApp := fs.String("grant-app", "", "PostgreSQL: give this existing role the server's privileges and no more (no UPDATE, DELETE or TRUNCATE of audit events)")
 	if err := m.parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -24,6 +25,12 @@ func (m *Main) runMigrate(ctx context.Context, args []string) error {
 	}
 	defer store.Close()
 	fmt.Fprintf(m.Stdout, "Database %s is migrated (%s).\n", maskDSN(cfg.DB), store.Dialect())
+	if *grantApp != "" {
+		if err := store.GrantApp(ctx, *grantApp); err != nil {
+			return fmt.Errorf("grant-app: %w", err)
+		}
+		fmt.Fprintf(m.Stdout, "Role %s may now run the server; it cannot change or delete audit events.\n", *grantApp)
+	}
 	return nil
 }
 
