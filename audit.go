@@ -18,23 +18,18 @@ const auditTimeLayout = "2006-01-02T15:04:05.000000Z"
 
 // ComputeHash returns the hash that chains e to the event before it: the hex SHA-256 of
 // prev, a newline, and the canonical encoding of e (a JSON array of its sequence number, time,
-// actor, action, entity, entity id, site, reason, and the before and after texts as strings,
-// followed by its user id and the JSON text of its changes). Events recorded before user ids
-// and changes were kept (UserID 0 and Changes nil) end the array after the after text, so
-// their hashes stay valid; giving such an event a user id or changes changes its hash.
-// Any change to a stored event, or to its place in the chain, changes the hash.
+// actor, action, entity, entity id, site, reason, the before and after texts as strings, its
+// user id and the JSON text of its changes). Any change to a stored event, or to its place in
+// the chain, changes the hash.
 func (e *AuditEvent) ComputeHash(prev string) string {
+	changes, err := json.Marshal(e.Changes)
+	if err != nil {
+		// A FieldChange holds a string and JSON values read back from JSON: this cannot happen.
+		panic(fmt.Sprintf("clink: canonical audit encoding: %v", err))
+	}
 	fields := []any{
 		e.Seq, e.Time.UTC().Truncate(time.Microsecond).Format(auditTimeLayout), e.Actor, e.Action,
-		e.Entity, e.EntityID, e.Site, e.Reason, string(e.Before), string(e.After),
-	}
-	if e.UserID != 0 || e.Changes != nil {
-		changes, err := json.Marshal(e.Changes)
-		if err != nil {
-			// A FieldChange holds a string and JSON values read back from JSON: this cannot happen.
-			panic(fmt.Sprintf("clink: canonical audit encoding: %v", err))
-		}
-		fields = append(fields, e.UserID, string(changes))
+		e.Entity, e.EntityID, e.Site, e.Reason, string(e.Before), string(e.After), e.UserID, string(changes),
 	}
 	canon, err := json.Marshal(fields)
 	if err != nil {
