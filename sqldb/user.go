@@ -613,17 +613,26 @@ func (s *Store) RevokeToken(ctx context.Context, ref clink.TokenRef, reason stri
 	return out, nil
 }
 
+// tokenUseResolution is how precisely a token's last use is kept: a token used many times a
+// minute is written once a minute, so API reads do not each cost a write.
+const tokenUseResolution = time.Minute
+
 // AuthenticateToken returns the user of the token whose secret is given, when the token is
-// neither revoked nor expired and its user is enabled, and records the token's last use. Every
-// failure is clink.ErrBadToken. Recording the use is bookkeeping, not a change to a record, so
-// it is not audited (an event per API request would drown the trail).
+// neither revoked nor expired and its user is enabled, and records the token's last use (to the
+// minute). Every failure is clink.ErrBadToken. Recording the use is bookkeeping, not a change
+// to a record, so it is not audited (an event per API request would drown the trail).
 func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*clink.User, error) {
 	if len(secret) < clink.TokenPrefixLength || len(secret) > 200 {
 		return nil, clink.ErrBadToken
 	}
 	var u *clink.User
-	err := s.transact(ctx, "authenticate_token", false, func(t *tx) error {
-		k, err := scanToken(t.QueryRowContext(ctx, "SELECT "+tokenCols+tokenFrom+" WHERE k.secret_sha256 = $1", secretDigest(secret)))
+	var k *clink.Token
+	var now time.Time
+	// Checking a token is a read: it must not take SQLite's write lock on every API request.
+	err := s.transact(ctx, "authenticate_token", true, func(t *tx) error {
+		var err error
+		now = t.now
+		k, err = scanToken(t.QueryRowContext(ctx, "SELECT "+tokenCols+tokenFrom+" WHERE k.secret_sha256 = $1", secretDigest(secret)))
 		if err == sql.ErrNoRows {
 			return clink.ErrBadToken
 		}
@@ -639,11 +648,20 @@ func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*clink.Us
 		if u.Disabled {
 			return clink.ErrBadToken
 		}
-		_, err = t.ExecContext(ctx, "UPDATE tokens SET last_used_at = $1 WHERE id = $2", t.ts(t.now), k.ID)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	// Record the use at most once per tokenUseResolution, in a write of its own.
+	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= tokenUseResolution {
+		err := s.transact(ctx, "record_token_use", false, func(t *tx) error {
+			_, err := t.ExecContext(ctx, "UPDATE tokens SET last_used_at = $1 WHERE id = $2", t.ts(t.now), k.ID)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	return u, nil
 }

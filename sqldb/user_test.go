@@ -492,3 +492,37 @@ func secretSHA256(tb testing.TB, s *sqldb.Store, id int64) string {
 	}
 	return h
 }
+
+// TestTokenUseRecordedPerMinute checks that a token's last use is written at most once a
+// minute, so that API reads do not each cost a write.
+func TestTokenUseRecordedPerMinute(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *sqldb.Store) {
+		clk := &settableClock{t: loginBase}
+		u := loginUser(t, s, clk)
+		secret, _, err := s.CreateToken(actx, u.Username, "cli", 24*time.Hour)
+		must(t, err)
+		lastUse := func() time.Time {
+			ks, err := s.FindTokens(actx, u.Username)
+			must(t, err)
+			if len(ks) != 1 || ks[0].LastUsedAt == nil {
+				t.Fatalf("tokens %+v, want one with a last use", ks)
+			}
+			return *ks[0].LastUsedAt
+		}
+		_, err = s.AuthenticateToken(actx, secret)
+		must(t, err)
+		first := lastUse()
+		clk.Add(30 * time.Second)
+		_, err = s.AuthenticateToken(actx, secret)
+		must(t, err)
+		if got := lastUse(); !got.Equal(first) {
+			t.Errorf("last use 30 s later: got %v, want still %v", got, first)
+		}
+		clk.Add(31 * time.Second)
+		_, err = s.AuthenticateToken(actx, secret)
+		must(t, err)
+		if got := lastUse(); !got.After(first) {
+			t.Errorf("last use 61 s later: got %v, want after %v", got, first)
+		}
+	})
+}
