@@ -10,16 +10,7 @@ func (m *Main) runAudit(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "verify" {
 		return usageError("audit: the subcommand is verify: clink audit verify [--db DB]")
 	}
-	cfg := m.defaultConfig()
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	cfg.dbFlag(fs)
-	if err := m.parseFlags(fs, args[1:], false); err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	store, err := m.openStore(ctx, cfg)
+	store, cfg, err := m.openFor(ctx, flag.NewFlagSet("audit verify", flag.ContinueOnError), args[1:])
 	if err != nil {
 		return err
 	}

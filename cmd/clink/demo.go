@@ -16,10 +16,7 @@ func (m *Main) runDemo(ctx context.Context, args []string) error {
 	cfg.serverFlags(fs)
 	seed := fs.Int64("seed", 1, "seed of the simulated consortium: the same seed gives the same data")
 	password := fs.String("demo-password", "", "password of every demo user (default: generated and printed)")
-	if err := m.parseFlags(fs, args, false); err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
+	if err := m.parseConfig(fs, &cfg, args, false); err != nil {
 		return err
 	}
 	store, err := m.openStore(ctx, cfg)

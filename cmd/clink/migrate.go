@@ -9,17 +9,9 @@ import (
 )
 
 func (m *Main) runMigrate(ctx context.Context, args []string) error {
-	cfg := m.defaultConfig()
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	cfg.dbFlag(fs)
 	grantApp := fs.String("grant-app", "", "PostgreSQL: give this existing role the server's privileges and no more (no UPDATE, DELETE or TRUNCATE of audit events)")
-	if err := m.parseFlags(fs, args, false); err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	store, err := m.openStore(ctx, cfg)
+	store, cfg, err := m.openFor(ctx, fs, args)
 	if err != nil {
 		return err
 	}

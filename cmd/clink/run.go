@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/clink-consortium/clink/sqldb"
 )
 
 // Main runs one clink command. Tests run the same Main the binary runs, with their own output
@@ -90,6 +92,27 @@ func exitCode(err error) int {
 		return 2
 	}
 	return 1
+}
+
+// openFor registers --db on fs, parses args, and opens and migrates the database: the start
+// of every command that works on a database and takes no server flags.
+func (m *Main) openFor(ctx context.Context, fs *flag.FlagSet, args []string) (*sqldb.Store, Config, error) {
+	cfg := m.defaultConfig()
+	cfg.dbFlag(fs)
+	if err := m.parseConfig(fs, &cfg, args, false); err != nil {
+		return nil, cfg, err
+	}
+	store, err := m.openStore(ctx, cfg)
+	return store, cfg, err
+}
+
+// parseConfig parses args with fs (on which cfg's flags are registered) and validates the
+// resulting configuration.
+func (m *Main) parseConfig(fs *flag.FlagSet, cfg *Config, args []string, allowArgs bool) error {
+	if err := m.parseFlags(fs, args, allowArgs); err != nil {
+		return err
+	}
+	return cfg.Validate()
 }
 
 // parseFlags parses args with fs, turning flag errors into usage errors and refusing

@@ -18,10 +18,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	cfg := m.defaultConfig()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg.serverFlags(fs)
-	if err := m.parseFlags(fs, args, false); err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
+	if err := m.parseConfig(fs, &cfg, args, false); err != nil {
 		return err
 	}
 	store, err := m.openStore(ctx, cfg)

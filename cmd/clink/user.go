@@ -12,7 +12,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/clink-consortium/clink"
-	"github.com/clink-consortium/clink/sqldb"
 )
 
 // cliActor is the actor of writes made from the command line.
@@ -40,20 +39,6 @@ func (m *Main) runUser(ctx context.Context, args []string) error {
 		"add": m.userAdd, "list": m.userList, "disable": m.userDisable, "passwd": m.userPasswd, "roles": m.userRoles,
 		"unlock": m.userUnlock,
 	})
-}
-
-// openFor parses the flags of a subcommand that works on the database and opens it.
-func (m *Main) openFor(ctx context.Context, fs *flag.FlagSet, args []string) (*sqldb.Store, Config, error) {
-	cfg := m.defaultConfig()
-	cfg.dbFlag(fs)
-	if err := m.parseFlags(fs, args, false); err != nil {
-		return nil, cfg, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, cfg, err
-	}
-	store, err := m.openStore(ctx, cfg)
-	return store, cfg, err
 }
 
 // readPassword returns the password from CLINK_PASSWORD or, when it is unset, the first line
