@@ -76,8 +76,7 @@ type AuditEvent struct {
 	// UserID is the id of the user named by Actor, or 0 when the actor is a process (demo,
 	// import, cli) without a user account.
 	UserID int64 `json:"user_id"`
-	// Changes lists every field that differs between Before and After (see AuditChanges). It
-	// is nil only for events recorded before changes were kept.
+	// Changes lists every field that differs between Before and After (see AuditChanges).
 	Changes []FieldChange `json:"changes"`
 }
 

@@ -8,8 +8,8 @@ import (
 	"github.com/clink-consortium/clink"
 )
 
-// auditCols are the columns scanAudit reads. changes_json is NULL for events recorded before
-// changes were kept, and such an event's Changes stays nil (see clink.AuditEvent.ComputeHash).
+// auditCols are the columns scanAudit reads. A NULL changes_json (never written by the store;
+// only by someone tampering) reads as nil Changes, which no longer matches the event's hash.
 const auditCols = "id, at, actor, action, entity, entity_id, site, reason, before_json, after_json, seq, prev_hash, hash, user_id, changes_json"
 
 func scanAudit(r scanner) (*clink.AuditEvent, error) {
