@@ -12,6 +12,30 @@
 //     that donor (with a donor × protocol interaction drawn by Donor.For);
 //   - readouts, Noise, which turn true states into counts, viability, flow percentages,
 //     phenotype markers and raw release-assay wells.
+//
+// # Calibration
+//
+// DefaultParams and the protocol classes carry the calibration of domain.md §5.5 with one
+// change: the EBV-LCL feeder death rate k_F, an assumption of 0.25 per day in the doc, is
+// 0.20 here. With 0.25 the deterministic anchor for EBV-LCL + IL-2 500 IU/mL (509-fold at
+// d14) lies inside its §5.6 window of 425-1,700, but the population median under the §5.7
+// donor effects does not (419-fold): the age multiplier lowers the 20 of 43 donors aged 41 or
+// more, and the donor effect acts on μ. With 0.20 the population median is 481-fold, about
+// three standard errors of a 2,000-donor median above 425 (testdata/lcl_recalibration.R
+// derives it exactly and reproduces the anchors independently). The change touches only the
+// EBV-LCL rows of the §5.6 table; its "Simulated fold" column now reads (domain.md in
+// brackets where it differs):
+//
+//	Purified NK, IL-2 500 IU/mL, d14                              5.9
+//	Irradiated PBMC + IL-2 500 + IL-15 10, d14                    173
+//	K562-mb15-41BBL + IL-2 10, d7 / d14 / d21                     22.8 / 22.2 / 18.1
+//	EBV-LCL + IL-2 500, d14                                       583    [509]
+//	K562-mbIL21-41BBL + IL-2 50, restim d7 + d14, d21             46,770
+//	Hold-out: EBV-LCL + IL-2 100 + IL-15 5, d14                   664    [581]
+//	Required behaviour: EBV-LCL + IL-2 500, adding IL-15 5, d14   583 → 1,094 [≈510 → 960]
+//
+// The hold-out moves from 581 to 664, still inside the published 625 ± 63 (§3 row 13) and its
+// 310-1,250 window; d14 killing at E:T 1:1 stays at 72.9 %.
 package sim
 
 import (
@@ -144,9 +168,18 @@ type Class struct {
 var (
 	CytokineOnly = Class{Name: "cytokine only", MProt: 1, GMax: 30, TNet: 0.1}
 	PBMCFeeder   = Class{Name: "irradiated PBMC", WF: 0.35, KF: 0.35, MProt: 1, GMax: 30, TNet: 0.25}
-	LCLFeeder    = Class{Name: "EBV-LCL", WF: 1, KF: 0.25, MProt: 1, GMax: 30, TNet: 0.25}
-	K562mb15     = Class{Name: "K562-mb15-41BBL", WF: 1, KF: 0.5, Membrane: true, MProt: 1, GMax: 30, TNet: 0}
-	K562mb21     = Class{Name: "K562-mbIL21-41BBL", WF: 1, KF: 0.5, Membrane: true, MProt: 1.4, GMax: 45, TNet: 0}
+	// LCLFeeder's k_F is 0.20 per day, not the 0.25 that domain.md §5.5 marks as an
+	// assumption: recalibrated so that the population median of EBV-LCL + IL-2 500 IU/mL at
+	// d14 under the §5.7 donor effects (481-fold; 419 with 0.25) lies inside the §5.6
+	// window 425-1,700 with a margin of about three standard errors of a 2,000-donor median,
+	// as the deterministic anchor does (583-fold; 509 with 0.25). 0.20 is one step of the
+	// assumption's 0.05 grain; 0.22 would leave the median 1.7 standard errors above 425.
+	// Irradiated LCL then halve in 3.5 days instead of 2.8, and the order of §5.5 holds
+	// (irradiated PBMC 0.35 and K562 0.5-1 per day clear faster). Anchors, population
+	// medians and the values tried: testdata/lcl_recalibration.R.
+	LCLFeeder = Class{Name: "EBV-LCL", WF: 1, KF: 0.20, MProt: 1, GMax: 30, TNet: 0.25}
+	K562mb15  = Class{Name: "K562-mb15-41BBL", WF: 1, KF: 0.5, Membrane: true, MProt: 1, GMax: 30, TNet: 0}
+	K562mb21  = Class{Name: "K562-mbIL21-41BBL", WF: 1, KF: 0.5, Membrane: true, MProt: 1.4, GMax: 45, TNet: 0}
 )
 
 // HasFeeder reports whether the class uses feeder cells.
