@@ -1,9 +1,18 @@
-// Package cytotox turns the raw well readings of a cytotoxicity assay into percent specific
-// lysis per effector:target ratio and applies the plate and point QC rules of domain.md §6.1–6.3.
+// Package cytotox analyses cytotoxicity assays (domain.md §6): it turns the raw well readings
+// into percent specific lysis per effector:target ratio and applies the plate and point QC
+// rules of §6.1–6.3, corrects E:T ratios for NK purity (§6.4), fits the exponential lysis
+// model and the 4PL and derives lytic units (§6.5–6.6), and analyses whole plates for
+// `clink analyze cytotox`.
+//
+// SpecificLysis knows three readouts (Kind): release assays (⁵¹Cr, calcein), where lysis is
+// 100 (E − S)/(M − S); the flow dead-fraction method, 100 (D_ET − D_T)/(100 − D_T); and the
+// flow absolute-count method with counting beads, 100 (1 − L_ET/L_T). FitExponential,
+// FitFourPL, LyticUnits and LyticUnits4PL work on lysis fractions; FitResult fits a Result,
+// and AnalyzePlate analyses the rows of a plate file, sample by sample.
 //
 // It is pure computation on plain values. Only structurally impossible input is an error;
 // QC problems are flags, and an invalid plate still reports its raw means but no lysis. Every
-// number in a Result is finite, so a Result always marshals to JSON.
+// number in a Result, an ExpFit or a PlateAnalysis is finite, so each always marshals to JSON.
 package cytotox
 
 import (
@@ -17,8 +26,9 @@ import (
 type Kind int
 
 const (
-	Release      Kind = iota // 51Cr or calcein release: 100 (E - S)/(M - S) on replicate means
-	DeadFraction             // flow: 100 (D_ET - D_T)/(100 - D_T), readings are % dead targets
+	Release       Kind = iota // 51Cr or calcein release: 100 (E - S)/(M - S) on replicate means
+	DeadFraction              // flow: 100 (D_ET - D_T)/(100 - D_T), readings are % dead targets
+	CountingBeads             // flow absolute count: 100 (1 - L_ET/L_T), readings are live targets per fixed bead count
 )
 
 // String returns the name of the kind.
@@ -28,6 +38,8 @@ func (k Kind) String() string {
 		return "release"
 	case DeadFraction:
 		return "dead fraction"
+	case CountingBeads:
+		return "counting beads"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -57,7 +69,7 @@ const (
 // QC rule names, used in Flag.Rule and Point.Flags.
 const (
 	RuleSpontaneous     = "spontaneous_release"       // spontaneous S/M (or D_T) above the limits
-	RuleMaxNotAbove     = "max_not_above_spontaneous" // M ≤ S (or D_T = 100 %): no denominator
+	RuleMaxNotAbove     = "max_not_above_spontaneous" // M ≤ S (or D_T = 100 %, or L_T = 0): no denominator
 	RuleDynamicRange    = "dynamic_range"             // M/S below MinDynamicRange
 	RuleReplicateCV     = "replicate_cv"              // replicate CV above CVWarnPct
 	RuleExcludedFromFit = "excluded_from_fit"         // replicate CV above CVExcludePct: not for fitting
@@ -112,22 +124,27 @@ func (q QC) withDefaults(fe *clink.FieldErrors) QC {
 	return q
 }
 
-// SpecificLysis computes lysis per E:T ratio. maximum is ignored for DeadFraction.
+// SpecificLysis computes lysis per E:T ratio. maximum is ignored for DeadFraction and
+// CountingBeads.
 //
 // Release: S and M are the means of the spontaneous and maximum wells, lysis is
 // 100 (E − S)/(M − S) on the mean E of each ratio and, per replicate, on each reading; the
 // plate is invalid when M ≤ S or 100 S/M exceeds SpontaneousInvalidPct. DeadFraction: readings
 // are percent dead targets, D_T is the mean of the spontaneous wells and lysis is
 // 100 (D_ET − D_T)/(100 − D_T); SpontaneousPct is D_T itself and the spontaneous limits apply
-// to it, and the plate is invalid when D_T is 100 %.
+// to it, and the plate is invalid when D_T is 100 %. CountingBeads (domain.md §6.2, the
+// absolute-count method for long assays): readings are live targets counted per fixed number
+// of counting beads, L_T is the mean of the spontaneous (target-alone) wells and lysis is
+// 100 (1 − L_ET/L_T); there is no spontaneous-release percentage (SpontaneousPct is nil and
+// its limits do not apply), and the plate is invalid when L_T is 0.
 //
 // It returns an EINVALID *clink.Error only for input no plate can produce: an unknown kind,
 // no wells, a ratio with no readings or not above 0, no spontaneous (or, for release, no
 // maximum) readings, a reading that is not a finite number within ±MaxReading (within 0–100
-// for DeadFraction), or a negative threshold.
+// for DeadFraction, not negative for CountingBeads), or a negative threshold.
 func SpecificLysis(kind Kind, spontaneous, maximum []float64, wells []Wells, qc QC) (Result, error) {
 	var fe clink.FieldErrors
-	if kind != Release && kind != DeadFraction {
+	if kind != Release && kind != DeadFraction && kind != CountingBeads {
 		fe.Addf("kind", "%d is not a known assay kind", int(kind))
 	}
 	qc = qc.withDefaults(&fe)
@@ -142,6 +159,8 @@ func SpecificLysis(kind Kind, spontaneous, maximum []float64, wells []Wells, qc 
 				fe.Addf(f, "is not a number")
 			case kind == DeadFraction && (v < 0 || v > 100):
 				fe.Addf(f, "%g is outside 0..100 (readings are percent dead targets)", v)
+			case kind == CountingBeads && v < 0:
+				fe.Addf(f, "%g is negative (readings are live-target counts)", v)
 			case math.Abs(v) > MaxReading:
 				fe.Addf(f, "%g is beyond any instrument reading (magnitude at most %g)", v, MaxReading)
 			}
@@ -175,7 +194,7 @@ func SpecificLysis(kind Kind, spontaneous, maximum []float64, wells []Wells, qc 
 	s := mean(spontaneous)
 	res.SpontaneousMean = s
 	var plateWarnings []string
-	var denom float64 // M − S, or 100 − D_T
+	var denom float64 // M − S, 100 − D_T, or −L_T
 	switch kind {
 	case Release:
 		m := mean(maximum)
@@ -195,6 +214,12 @@ func SpecificLysis(kind Kind, spontaneous, maximum []float64, wells []Wells, qc 
 		denom = 100 - s
 		if !(s < 100) {
 			flag(LevelInvalid, RuleMaxNotAbove, "every target is dead without effectors (D_T %g %%): no denominator", s)
+		}
+	case CountingBeads:
+		// 100 (1 − L_ET/L_T) = 100 (L_ET − L_T)/(−L_T).
+		denom = -s
+		if !(s > 0) {
+			flag(LevelInvalid, RuleMaxNotAbove, "no live targets are counted without effectors (L_T %g): no denominator", s)
 		}
 	}
 	if p := res.SpontaneousPct; p != nil && res.Valid {

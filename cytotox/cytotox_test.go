@@ -39,8 +39,9 @@ func rules(fs []Flag) []string {
 }
 
 // TestWorkedExamples checks domain.md §6.1 (S = 350, M = 2,500, E = 1,400 cpm: spontaneous
-// 14 %, lysis 100 × 1,050/2,150 = 48.8 %) and §6.2 (D_T 8 %, D_ET 52 %: 47.8 %), each to the
-// printed digit, and exactly against the fractions they print.
+// 14 %, lysis 100 × 1,050/2,150 = 48.8 %) and §6.2 (D_T 8 %, D_ET 52 %: 47.8 %; L_T 4,000,
+// L_ET 1,900 live targets: 52.5 %), each to the printed digit, and exactly against the
+// fractions they print.
 func TestWorkedExamples(t *testing.T) {
 	tests := []struct {
 		name              string
@@ -51,6 +52,9 @@ func TestWorkedExamples(t *testing.T) {
 	}{
 		{"6.1 release", Release, []float64{350}, []float64{2500}, []float64{1400, 1400}, 14, 100 * 1050.0 / 2150, 48.8},
 		{"6.2 dead fraction", DeadFraction, []float64{8}, nil, []float64{52, 52}, 8, 100 * 44.0 / 92, 47.8},
+		// §6.2 absolute count: 1,900 vs 4,000 live targets per 1,000 beads → 52.5 %; no
+		// spontaneous-release percentage.
+		{"6.2 counting beads", CountingBeads, []float64{4000}, nil, []float64{1900, 1900}, math.NaN(), 52.5, 52.5},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,8 +105,8 @@ func TestReplicates(t *testing.T) {
 	}
 }
 
-// TestProperties checks that lysis is 0 when E equals S and 100 when E equals M, for either
-// kind and any plausible controls.
+// TestProperties checks that lysis is 0 when E equals S and 100 when E equals M (for counting
+// beads: no live targets left), for every kind and any plausible controls.
 func TestProperties(t *testing.T) {
 	for _, c := range [][2]float64{{350, 2500}, {1, 1e6}, {0, 10}, {1234.5, 9876.5}} {
 		s, m := c[0], c[1]
@@ -112,6 +116,14 @@ func TestProperties(t *testing.T) {
 		}
 		checkNear(t, "E = S", res.Points[0].SpecificLysisPct, 0, 1e-9)
 		checkNear(t, "E = M", res.Points[1].SpecificLysisPct, 100, 1e-9)
+	}
+	for _, l := range []float64{1, 4000, 1e6} {
+		res, err := SpecificLysis(CountingBeads, []float64{l}, nil, []Wells{{1, []float64{l}}, {2, []float64{0}}}, QC{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkNear(t, "L_ET = L_T", res.Points[0].SpecificLysisPct, 0, 1e-9)
+		checkNear(t, "L_ET = 0", res.Points[1].SpecificLysisPct, 100, 1e-9)
 	}
 	for _, d := range []float64{0, 8, 19.5} {
 		res, err := SpecificLysis(DeadFraction, []float64{d}, nil, []Wells{{1, []float64{d}}, {2, []float64{100}}}, QC{})
@@ -219,6 +231,22 @@ func TestQCRules(t *testing.T) {
 			name: "flow ignores maximum", kind: DeadFraction, s: []float64{10}, m: []float64{nan}, wells: []Wells{{10, []float64{55, 55}}},
 			valid: true, plate: []string{}, pointFlags: []string{}, lysis: 50,
 		},
+		{
+			// Counting beads: L_T 0 gives no denominator.
+			name: "beads no live targets", kind: CountingBeads, s: []float64{0, 0}, wells: []Wells{{10, []float64{0, 0}}},
+			plate: []string{"invalid:max_not_above_spontaneous"}, pointFlags: []string{}, lysis: nan,
+		},
+		{
+			// 4,400 live targets with effectors against 4,000 without: −10 %.
+			name: "beads more live targets with effectors", kind: CountingBeads, s: []float64{4000}, wells: []Wells{{1, []float64{4400, 4400}}},
+			valid: true, plate: []string{"warning:lysis_out_of_range"}, pointFlags: []string{RuleLysisOutOfRange}, lysis: -10,
+		},
+		{
+			// Counts have no spontaneous-release percentage: a high L_T is no spontaneous flag,
+			// and a maximum control is ignored.
+			name: "beads ignore maximum", kind: CountingBeads, s: []float64{90000}, m: []float64{nan}, wells: []Wells{{10, []float64{45000, 45000}}},
+			valid: true, plate: []string{}, pointFlags: []string{}, lysis: 50,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -269,6 +297,8 @@ func TestErrors(t *testing.T) {
 		{"huge reading", Release, []float64{1e16}, []float64{2}, ok, QC{}, "spontaneous[0]"},
 		{"flow above 100", DeadFraction, []float64{10}, nil, []Wells{{10, []float64{101}}}, QC{}, "points[0].readings[0]"},
 		{"flow negative", DeadFraction, []float64{-1}, nil, []Wells{{10, []float64{50}}}, QC{}, "spontaneous[0]"},
+		{"beads negative count", CountingBeads, []float64{4000}, nil, []Wells{{10, []float64{-1}}}, QC{}, "points[0].readings[0]"},
+		{"beads no spontaneous", CountingBeads, nil, nil, []Wells{{10, []float64{1}}}, QC{}, "spontaneous"},
 		{"unknown kind", Kind(7), []float64{1}, []float64{2}, ok, QC{}, "kind"},
 		{"negative threshold", Release, []float64{1}, []float64{2}, ok, QC{CVWarnPct: -1}, "qc.cv_warn_pct"},
 	}
@@ -289,5 +319,13 @@ func TestErrors(t *testing.T) {
 				t.Errorf("message %q does not name %q", err.Error(), tc.field)
 			}
 		})
+	}
+}
+
+func TestKindString(t *testing.T) {
+	for k, want := range map[Kind]string{Release: "release", DeadFraction: "dead fraction", CountingBeads: "counting beads", Kind(9): "Kind(9)"} {
+		if got := k.String(); got != want {
+			t.Errorf("Kind(%d).String(): got %q, want %q", int(k), got, want)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 // Package kinetics computes the expansion kinetics of a culture from its cell counts: cumulative
 // fold expansion and population doublings across splits (total cells and NK cells), the virtual
-// NK yield, and the doubling time over the exponential phase (domain.md §5.1, §5.2).
+// NK yield and its peak, the doubling time over the exponential phase (domain.md §5.1, §5.2),
+// and logistic and modified Gompertz growth curves fitted on the log scale (§5.3). Growth
+// analyses many cultures at once from rows of counts.
 //
 // It is pure computation on plain values: no I/O, no clock. Every value it returns is finite,
 // so a Metrics always marshals to JSON; what cannot be computed is nil and explained in Notes.
@@ -39,6 +41,12 @@ type Metrics struct {
 	Points          []Point       `json:"points"`
 	DoublingTime    *DoublingTime `json:"doubling_time"` // nil when no window qualifies
 	Notes           []string      `json:"notes"`         // e.g. "no exponential window with R² >= 0.98", "no growth"
+	// PeakNKDay is the day of the highest virtual NK yield (the earliest such day on a tie)
+	// and PeakNKYield that yield; both are nil when no count has an NK yield.
+	PeakNKDay   *int     `json:"peak_nk_day"`
+	PeakNKYield *float64 `json:"peak_nk_yield"`
+	// Fits are the growth curves fitted to the whole series of virtual totals.
+	Fits Fits `json:"fits"`
 }
 
 // Options tune Compute. The zero value gives the defaults of domain.md §5.2.
@@ -52,6 +60,14 @@ type Options struct {
 	// PreferredPoints is the window length preferred when one that long qualifies
 	// (default 4, per "≥4 preferred" in §5.2). Set it to MinPoints to have no preference.
 	PreferredPoints int
+	// Window, when not nil, is a given window for the doubling time, first and last day
+	// inclusive, instead of the automatic choice (§5.2 "or a given window"). The fit uses the
+	// points in it whatever their R²; the reason for choosing it belongs to the caller's
+	// audit trail.
+	Window *[2]int
+	// SkipFits leaves Metrics.Fits empty, for callers that need only the folds, the yield and
+	// the doubling time of many cultures (a ranking): the growth curves are the costly part.
+	SkipFits bool
 }
 
 // withDefaults returns o with zero fields set to their defaults and nonsense repaired.
@@ -79,7 +95,7 @@ const (
 
 // Compute returns the metrics of a culture seeded with startCells viable cells of which
 // startNKFraction are NK cells (day 0), given its observations. Options zero value = defaults
-// (MinR2 0.98, MinPoints 3).
+// (MinR2 0.98, MinPoints 3, automatic window). The growth curves are always fitted; see Fits.
 //
 // The seeding is passage 1's S₁. Each count is an H_i taken before anything was removed; a
 // KeptFraction k < 1 starts a new passage seeded with S = H_i × k, while k = 1 continues the
@@ -171,7 +187,19 @@ func Compute(startCells, startNKFraction float64, counts []Count, opt Options) M
 	m.StartingCells = total.start
 	m.StartingNKCells = nk.start
 
-	m.DoublingTime = autoDoublingTime(m, nk.seeded, total.seeded, opt, note)
+	if opt.Window != nil {
+		m.DoublingTime = givenDoublingTime(m, nk.seeded, total.seeded, *opt.Window, note)
+	} else {
+		m.DoublingTime = autoDoublingTime(m, nk.seeded, total.seeded, opt, note)
+	}
+	if day, yield, ok := PeakNK(m.Points); ok {
+		m.PeakNKDay, m.PeakNKYield = &day, &yield
+	} else if len(m.Points) > 0 {
+		note("no count has an NK yield: no peak NK day")
+	}
+	if !opt.SkipFits {
+		m.Fits = fitCurves(m, nk.seeded, total.seeded, note)
+	}
 	return m
 }
 
