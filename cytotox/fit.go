@@ -1,11 +1,13 @@
 package cytotox
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 
 	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/internal/lsq"
 )
 
 // ExpFit is the exponential lysis model y = a(1 − e^(−k x)) of domain.md §6.5 fitted by least
@@ -35,20 +37,24 @@ const (
 	MaxFitLysis   = 10  // largest |lysis| as a fraction (1000 %)
 )
 
-// expCurve is y = a(1 − e^(−k x)) with a in (0, 1] and k > 0.
-var expCurve = curve{
-	np: 2,
-	eval: func(p []float64, x float64, grad []float64) float64 {
-		e := math.Exp(-p[1] * x)
-		g := -math.Expm1(-p[1] * x) // 1 − e, accurate for small k x
+// expCurve is y = a(1 − e^(−k x)) for lsq, with p = (a, k). It is not defined for a <= 0 or
+// k <= 0 (open bounds); the closed bound a <= 1 is expUpper.
+func expCurve(p []float64, x float64, grad []float64) (float64, bool) {
+	a, k := p[0], p[1]
+	if !(a > 0 && k > 0) {
+		return 0, false
+	}
+	e := math.Exp(-k * x)
+	g := -math.Expm1(-k * x) // 1 − e, accurate for small k x
+	if grad != nil {
 		grad[0] = g
-		grad[1] = p[0] * x * e
-		return p[0] * g
-	},
-	lo:       []float64{0, 0},
-	hi:       []float64{1, math.Inf(1)},
-	hiClosed: []bool{true, false},
+		grad[1] = a * x * e
+	}
+	return a * g, true
 }
+
+// expUpper holds the plateau a of the exponential model at or below 100 % lysis.
+var expUpper = []float64{1, math.Inf(1)}
 
 // FitExponential fits y = a(1 − e^(−k x)) to lysis FRACTIONS (0–1, not percent) at E:T ratios
 // et by least squares with a in (0, 1] and k > 0 (domain.md §6.5).
@@ -80,22 +86,23 @@ func FitExponential(et, lysis []float64) (*ExpFit, error) {
 	// §6.5 start values.
 	a0 := math.Min(1, 1.05*ymax)
 	k0 := startRate(x, y, a0)
-	c := &expCurve
-	p, rss, ok := levmar(c, x, y, []float64{a0, k0})
-	if !ok {
-		z0 := []float64{logit(math.Min(a0, 1-1e-6)), math.Log(k0)}
-		p, rss, ok = levmar(c, x, y, nelderMead(c, x, y, z0, expFromZ))
-	}
+	m := lsq.Model{X: x, Y: y, F: expCurve}
+	res, err := lsq.Fit(m, []float64{a0, k0}, lsq.Options{Upper: expUpper, Fallback: &lsq.Fallback{
+		Z0:  []float64{logit(math.Min(a0, 1-1e-6)), math.Log(k0)},
+		ToP: expFromZ,
+	}})
+	ok := usable(err)
 	// Guard against a local minimum: the profile of the sum of squares over a grid of k, with
 	// a at its best for each k.
-	if kg, ag, sg := profileScan(x, y, xmin, xmax); !ok || sg < rss*(1-1e-9) {
-		if p2, rss2, ok2 := levmar(c, x, y, []float64{ag, kg}); ok2 && (!ok || rss2 < rss) {
-			p, rss, ok = p2, rss2, true
+	if kg, ag, sg := profileScan(x, y, xmin, xmax); !ok || sg < res.RSS*(1-1e-9) {
+		if res2, err2 := lsq.Fit(m, []float64{ag, kg}, lsq.Options{Upper: expUpper}); usable(err2) && (!ok || res2.RSS < res.RSS) {
+			res, ok = res2, true
 		}
 	}
-	if !ok || math.IsInf(rss, 0) {
+	if !ok {
 		return nil, fitError("the exponential model does not converge on these points")
 	}
+	p, rss := res.P, res.RSS
 	a, k := p[0], p[1]
 	switch {
 	case a < 1e-9:
@@ -106,16 +113,26 @@ func FitExponential(et, lysis []float64) (*ExpFit, error) {
 		// e^(−20) = 2e-9: the model is on its plateau at every ratio, and k is not determined.
 		return nil, fitError("lysis is on its plateau already at E:T %g: the rate k is not determined", xmin)
 	}
-	fit := &ExpFit{A: a, K: k, N: n, AtBound: a == 1}
+	fit := &ExpFit{A: a, K: k, N: n, AtBound: res.Active[0]}
 	if n > 2 {
 		fit.ResidualSD = math.Sqrt(rss / float64(n-2))
 	}
-	se := standardErrors(c, p, x, y, rss)
-	fit.KSE = se[1]
-	if !fit.AtBound {
-		fit.ASE = se[0]
+	if se, err := lsq.StdErrors(m, p); err == nil {
+		fit.KSE = &se[1]
+		if !fit.AtBound {
+			fit.ASE = &se[0]
+		}
 	}
 	return fit, nil
+}
+
+// usable reports whether a fit that ended with err (from lsq.Fit) gives parameters to judge:
+// a converged one, or one that stalled where no step lowers the sum of squares. The latter is
+// a minimum to working precision within the model's open bounds, pressed against one of them
+// (a plateau driven to 0, a rate running to infinity); the checks of the fitting functions
+// turn those into errors naming the cause.
+func usable(err error) bool {
+	return err == nil || errors.Is(err, lsq.ErrStalled)
 }
 
 // checkFitInput checks et and lysis for the fitting functions; minPts is the fewest points

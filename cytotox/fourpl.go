@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/internal/lsq"
 )
 
 // FourPLFit is the four-parameter logistic y = b + (t − b)/(1 + (c/x)^h) of domain.md §6.6
@@ -30,31 +31,31 @@ type FourPLFit struct {
 // points).
 const MinFourPLPoints = 5
 
-// fourPLCurve is y = b + (t − b)/(1 + (c/x)^h) with c > 0 and h > 0; p = (b, t, c, h).
-var fourPLCurve = curve{
-	np: 4,
-	eval: func(p []float64, x float64, grad []float64) float64 {
-		b, t, c, h := p[0], p[1], p[2], p[3]
-		lr := math.Log(c / x)
-		// With u = (c/x)^h and D = 1 + u: v = 1/D, w = u/D and q = u/D², computed without
-		// forming u, which overflows for large h log(c/x).
-		var v, w, q float64
-		if l := h * lr; l > 0 {
-			e := math.Exp(-l)
-			v, w, q = e/(1+e), 1/(1+e), e/((1+e)*(1+e))
-		} else {
-			u := math.Exp(l)
-			v, w, q = 1/(1+u), u/(1+u), u/((1+u)*(1+u))
-		}
+// fourPLCurve is y = b + (t − b)/(1 + (c/x)^h) for lsq, with p = (b, t, c, h). It is not
+// defined for c <= 0 or h <= 0 (open bounds).
+func fourPLCurve(p []float64, x float64, grad []float64) (float64, bool) {
+	b, t, c, h := p[0], p[1], p[2], p[3]
+	if !(c > 0 && h > 0) {
+		return 0, false
+	}
+	lr := math.Log(c / x)
+	// With u = (c/x)^h and D = 1 + u: v = 1/D, w = u/D and q = u/D², computed without
+	// forming u, which overflows for large h log(c/x).
+	var v, w, q float64
+	if l := h * lr; l > 0 {
+		e := math.Exp(-l)
+		v, w, q = e/(1+e), 1/(1+e), e/((1+e)*(1+e))
+	} else {
+		u := math.Exp(l)
+		v, w, q = 1/(1+u), u/(1+u), u/((1+u)*(1+u))
+	}
+	if grad != nil {
 		grad[0] = w
 		grad[1] = v
 		grad[2] = -(t - b) * h * q / c
 		grad[3] = -(t - b) * q * lr
-		return b + (t-b)*v
-	},
-	lo:       []float64{math.Inf(-1), math.Inf(-1), 0, 0},
-	hi:       []float64{math.Inf(1), math.Inf(1), math.Inf(1), math.Inf(1)},
-	hiClosed: []bool{false, false, false, false},
+	}
+	return b + (t-b)*v, true
 }
 
 // FitFourPL fits the four-parameter logistic of §6.6 to lysis FRACTIONS at E:T ratios et, by
@@ -78,16 +79,16 @@ func FitFourPL(et, lysis []float64) (*FourPLFit, error) {
 	}
 	n := len(x)
 	xmin, xmax := slices.Min(x), slices.Max(x)
-	c := &fourPLCurve
+	m := lsq.Model{X: x, Y: y, F: fourPLCurve}
 	p0 := fourPLStart(x, y)
-	p, rss, ok := levmar(c, x, y, p0)
-	if !ok {
-		z0 := []float64{p0[0], p0[1], math.Log(p0[2]), math.Log(p0[3])}
-		p, rss, ok = levmar(c, x, y, nelderMead(c, x, y, z0, fourPLFromZ))
-	}
-	if !ok || math.IsInf(rss, 0) {
+	res, err := lsq.Fit(m, p0, lsq.Options{Fallback: &lsq.Fallback{
+		Z0:  []float64{p0[0], p0[1], math.Log(p0[2]), math.Log(p0[3])},
+		ToP: fourPLFromZ,
+	}})
+	if !usable(err) {
 		return nil, fitError("the 4PL model does not converge on these points")
 	}
+	p, rss := res.P, res.RSS
 	switch {
 	case !(p[1]-p[0] > 1e-6):
 		return nil, fitError("the 4PL top %g is not above its bottom %g: lysis does not rise with E:T", p[1], p[0])
@@ -97,8 +98,9 @@ func FitFourPL(et, lysis []float64) (*FourPLFit, error) {
 		return nil, fitError("the 4PL midpoint c = %g lies far outside the E:T ratios %g–%g: bottom or top is not determined", p[2], xmin, xmax)
 	}
 	fit := &FourPLFit{B: p[0], T: p[1], C: p[2], H: p[3], N: n, ResidualSD: math.Sqrt(rss / float64(n-4))}
-	se := standardErrors(c, p, x, y, rss)
-	fit.BSE, fit.TSE, fit.CSE, fit.HSE = se[0], se[1], se[2], se[3]
+	if se, err := lsq.StdErrors(m, p); err == nil {
+		fit.BSE, fit.TSE, fit.CSE, fit.HSE = &se[0], &se[1], &se[2], &se[3]
+	}
 	return fit, nil
 }
 

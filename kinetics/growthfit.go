@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/internal/lsq"
 )
 
 // Growth models of domain.md §5.3 that FitLogistic and FitGompertz fit.
@@ -264,21 +265,65 @@ func fitGrowth(c curve, days, cells []float64) (*GrowthFit, error) {
 
 	// The starts are tried in turn until two converge to the same residual sum of squares,
 	// taken then to be the least-squares optimum; all of them share one iteration budget.
-	var best *lmResult
+	// A series whose growth does not slow has its optimum at infinity: a plateau without
+	// bound, or a starting level n0 (th[0] of both models, the lower asymptote of Gompertz)
+	// that sinks without bound as the curve turns exponential. Walls ten times beyond what report accepts stop the solver from chasing
+	// that limit for its whole iteration budget; an optimum report keeps never reaches them.
+	hiWall := slices.Max(y) + math.Log(10*maxExtrapolation)
+	loWall := slices.Min(y) - math.Log(10*maxExtrapolation)
+	m := lsq.Model{X: t, Y: y, F: func(th []float64, x float64, grad []float64) (float64, bool) {
+		if !(c.plateau(th) <= hiWall) || !(th[0] >= loWall) {
+			return 0, false
+		}
+		return c.eval(th, x, grad)
+	}}
+	var best *run
 	budget := maxTotalIterations
 	for _, th0 := range c.starts(t, y) {
 		if budget <= 0 {
 			break
 		}
-		r := levenbergMarquardt(c, t, y, th0, &budget)
-		if best != nil && best.converged && r.converged && sameRSS(r.rss, best.rss) {
+		res, err := lsq.Fit(m, th0, lsq.Options{MaxIter: maxIterations, Budget: &budget})
+		r := run{res, err}
+		if best != nil && best.Converged && r.Converged && sameRSS(r.RSS, best.RSS) {
 			break
 		}
-		if best == nil || r.better(best) {
+		if best == nil || r.Better(best.Result) {
 			best = &r
 		}
 	}
-	return best.report(c, y)
+	return best.report(c, m)
+}
+
+// Iteration limits of a growth fit: per starting point, and shared by all the starts.
+const (
+	maxIterations      = 1000
+	maxTotalIterations = 2 * maxIterations
+)
+
+// run is the outcome of lsq.Fit from one starting point.
+type run struct {
+	lsq.Result
+	err error // why it did not converge
+}
+
+// why says in the words of the notes why r did not converge.
+func (r *run) why() string {
+	switch {
+	case errors.Is(r.err, lsq.ErrStart):
+		return "the model cannot be evaluated at the starting values"
+	case errors.Is(r.err, lsq.ErrMaxIter):
+		return fmt.Sprintf("no convergence in %d iterations", maxIterations)
+	case errors.Is(r.err, lsq.ErrBudget):
+		return fmt.Sprintf("no convergence in %d iterations over all starting points", maxTotalIterations)
+	case errors.Is(r.err, lsq.ErrNoOptimum):
+		return "no optimum: the estimates run off towards a limit at infinity"
+	case errors.Is(r.err, lsq.ErrStalled):
+		return "the fit stalled away from an optimum"
+	case r.err != nil:
+		return r.err.Error()
+	}
+	return "no convergence"
 }
 
 // sameRSS reports whether two residual sums of squares are equal up to rounding.
@@ -302,18 +347,22 @@ func cmpFloat(a, b float64) int {
 // (k → ∞ for the logistic, a → ∞ for Gompertz) and the estimates mean nothing.
 const maxExtrapolation = 1000
 
-// report turns the best run on y (ln N) into a GrowthFit in the reported parameters.
-func (r *lmResult) report(c curve, y []float64) (*GrowthFit, error) {
-	if r.th == nil {
-		return nil, &fitError{c.model, r.why}
+// report turns the best run of m (y is ln N) into a GrowthFit in the reported parameters.
+func (r *run) report(c curve, m lsq.Model) (*GrowthFit, error) {
+	if r.P == nil {
+		return nil, &fitError{c.model, r.why()}
 	}
-	if lim := c.plateau(r.th); !(lim-slices.Max(y) <= math.Log(maxExtrapolation)) {
+	y := m.Y
+	if lim := c.plateau(r.P); !(lim-slices.Max(y) <= math.Log(maxExtrapolation)) {
 		return nil, &fitError{c.model, fmt.Sprintf("no plateau: growth does not slow within the counts (the fitted plateau runs off beyond %d times the largest count)", maxExtrapolation)}
 	}
-	n, p := len(y), len(r.th)
-	fit := &GrowthFit{Model: c.model, N: n, Converged: r.converged, Params: make([]Param, p)}
+	if !(slices.Min(y)-r.P[0] <= math.Log(maxExtrapolation)) {
+		return nil, &fitError{c.model, fmt.Sprintf("no start: growth does not slow within the counts (the fitted n0 runs off below 1/%d of the smallest count)", maxExtrapolation)}
+	}
+	n, p := len(y), len(r.P)
+	fit := &GrowthFit{Model: c.model, N: n, Converged: r.Converged, Params: make([]Param, p)}
 	for i, name := range c.names {
-		v := r.th[i]
+		v := r.P[i]
 		if c.logs[i] {
 			v = math.Exp(v)
 		}
@@ -322,21 +371,22 @@ func (r *lmResult) report(c curve, y []float64) (*GrowthFit, error) {
 			return nil, &fitError{c.model, "the estimate of " + name + " is not finite"}
 		}
 	}
-	s2 := r.rss / float64(n-p)
-	fit.ResidualSD = math.Sqrt(s2)
-	if !r.converged {
-		return fit, &fitError{c.model, r.why}
+	fit.ResidualSD = math.Sqrt(r.RSS / float64(n-p))
+	if !r.Converged {
+		return fit, &fitError{c.model, r.why()}
 	}
-	cov, ok := inverseScaled(r.jtj, p)
-	if !ok {
+	se, err := lsq.StdErrors(m, r.P)
+	switch {
+	case errors.Is(err, lsq.ErrSingular):
 		return fit, &fitError{c.model, "singular gradient: the points do not determine every parameter"}
+	case err != nil:
+		return fit, &fitError{c.model, "no standard errors: " + err.Error()}
 	}
 	for i := range fit.Params {
-		se := math.Sqrt(s2 * cov[i][i])
 		if c.logs[i] {
-			se *= fit.Params[i].Estimate // delta method: d e^θ/dθ = e^θ
+			se[i] *= fit.Params[i].Estimate // delta method: d e^θ/dθ = e^θ
 		}
-		fit.Params[i].StdError = finite(se)
+		fit.Params[i].StdError = finite(se[i])
 	}
 	return fit, nil
 }

@@ -394,6 +394,25 @@ func TestComputeFitsNoGrowth(t *testing.T) {
 	}
 }
 
+// TestComputeFitsNoSlowing checks a culture whose NK cells grow exponentially to the end
+// (weekly splits, cumulative virtual totals straight on the log scale): the logistic curve
+// has its optimum, but Gompertz has none (its n0 and lag run off to −∞ as it turns into an
+// exponential), and the note says that growth does not slow instead of showing a curve.
+func TestComputeFitsNoSlowing(t *testing.T) {
+	m := Compute(1e6, 0.3, sawtooth(), Options{})
+	mustMarshal(t, m)
+	if m.Fits.Gompertz != nil {
+		t.Errorf("gompertz: got %+v, want nil", *m.Fits.Gompertz)
+	}
+	want := "gompertz curve: no start: growth does not slow within the counts"
+	if !strings.Contains(strings.Join(m.Notes, "\n"), want) {
+		t.Errorf("notes: got %q, want one containing %q", m.Notes, want)
+	}
+	if m.Fits.Logistic == nil || !m.Fits.Logistic.Converged {
+		t.Errorf("logistic: got %+v, want a converged fit", m.Fits.Logistic)
+	}
+}
+
 func TestPeakNK(t *testing.T) {
 	v := func(x float64) *float64 { return &x }
 	tests := []struct {
