@@ -53,6 +53,23 @@ const (
 	MaxLimit     = 1000
 )
 
+// ReadAll reads every item of a paged list, MaxLimit at a time, until list has returned
+// the total it reports (or an empty page).
+func ReadAll[T any](list func(p Page) ([]T, int, error)) ([]T, error) {
+	var all []T
+	for off := 0; ; {
+		items, total, err := list(Page{Limit: MaxLimit, Offset: off})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		off += len(items)
+		if len(items) == 0 || off >= total {
+			return all, nil
+		}
+	}
+}
+
 // Normalize returns p with the default limit applied, or an invalid-input error.
 func (p Page) Normalize() (Page, error) {
 	var fe FieldErrors
