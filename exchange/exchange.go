@@ -14,6 +14,7 @@
 package exchange
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"strconv"
@@ -127,6 +128,16 @@ func tableIndex(name string) int {
 // problems collects Problems while an import is checked.
 type problems struct {
 	list []Problem
+}
+
+// addCSV records an error of the CSV reader on file, at the line and column it names.
+func (ps *problems) addCSV(file string, err error) {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		ps.add(file, pe.Line, "", "cannot be read as CSV (column %d): %v", pe.Column, pe.Err)
+		return
+	}
+	ps.add(file, 0, "", "cannot be read as CSV: %v", err)
 }
 
 func (ps *problems) add(file string, row int, column, format string, args ...any) {

@@ -3,7 +3,6 @@ package exchange
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -145,12 +144,7 @@ func (rd *reader) readCSV(name, table string, data []byte) {
 			break
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				rd.ps.add(name, pe.Line, "", "cannot be read as CSV (column %d): %v", pe.Column, pe.Err)
-			} else {
-				rd.ps.add(name, 0, "", "cannot be read as CSV: %v", err)
-			}
+			rd.ps.addCSV(name, err)
 			sh.incomplete = true
 			return
 		}
