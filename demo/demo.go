@@ -27,7 +27,13 @@ type Options struct {
 	// which keeps Populate fast where users do not matter. Each user's password is hashed
 	// with argon2id, about 0.1 s apiece.
 	Password string
+	// Scale multiplies the number of donors of every site, and so the number of campaigns,
+	// cultures and assays (for load tests and benchmarks); 0 means 1, the demo consortium.
+	Scale int
 }
+
+// maxScale bounds Options.Scale: a hundred demo consortia are about 21,000 cultures.
+const maxScale = 100
 
 // DefaultToday is the date Populate uses when Options.Today is empty.
 const DefaultToday = "2026-11-20"
@@ -57,7 +63,10 @@ func Populate(ctx context.Context, s clink.Store, opt Options) (Summary, error) 
 	if err != nil {
 		return Summary{}, clink.Invalid("today", "%q is not a date written YYYY-MM-DD", opt.Today)
 	}
-	pl, err := makePlan(uint64(opt.Seed), today)
+	if opt.Scale < 0 || opt.Scale > maxScale {
+		return Summary{}, clink.Invalid("scale", "%d is outside 0..%d", opt.Scale, maxScale)
+	}
+	pl, err := makePlan(uint64(opt.Seed), today, max(opt.Scale, 1))
 	if err != nil {
 		return Summary{}, fmt.Errorf("demo: plan: %w", err)
 	}

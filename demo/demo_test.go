@@ -215,6 +215,48 @@ func TestPopulateBadOptions(t *testing.T) {
 	if sites, _ := s.ListSites(context.Background()); len(sites) != 0 {
 		t.Errorf("bad Today wrote %d sites, want none", len(sites))
 	}
+	for _, scale := range []int{-1, maxScale + 1} {
+		_, err := Populate(context.Background(), s, Options{Scale: scale})
+		if clink.ErrorCode(err) != clink.EINVALID || len(clink.ErrorFields(err)) != 1 || clink.ErrorFields(err)[0].Field != "scale" {
+			t.Errorf("Scale %d: got %v, want an invalid-input error on scale", scale, err)
+		}
+	}
+}
+
+// TestScale checks that Scale multiplies the donors of every site, each with its own code.
+func TestScale(t *testing.T) {
+	today := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	one, err := makePlan(1, today, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	three, err := makePlan(1, today, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perSite := func(pl *plan) map[string]int {
+		n := map[string]int{}
+		for _, d := range pl.donors {
+			n[d.rec.Site]++
+		}
+		return n
+	}
+	n1, n3 := perSite(one), perSite(three)
+	for site, n := range n1 {
+		if n3[site] != 3*n {
+			t.Errorf("site %s: scale 3 has %d donors, want 3 × %d", site, n3[site], n)
+		}
+	}
+	codes := map[string]bool{}
+	for _, d := range three.donors {
+		if codes[d.rec.Code] {
+			t.Errorf("scale 3: donor code %s given twice", d.rec.Code)
+		}
+		codes[d.rec.Code] = true
+	}
+	if len(three.cultures) < 2*len(one.cultures) {
+		t.Errorf("scale 3 has %d cultures, scale 1 %d: want about three times as many", len(three.cultures), len(one.cultures))
+	}
 }
 
 // TestProtocolsValid checks every demo protocol against clink's rules and the catalogue, and
@@ -257,7 +299,7 @@ func TestProtocolsValid(t *testing.T) {
 // version is within a factor 2 of the range (about 20 donors per protocol: a small sample).
 func TestFamiliesInPublishedRanges(t *testing.T) {
 	today, _ := time.Parse(time.DateOnly, DefaultToday)
-	pl, err := makePlan(1, today)
+	pl, err := makePlan(1, today, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

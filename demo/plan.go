@@ -66,8 +66,9 @@ var maxVolume = map[string]float64{
 var assayETs = []float64{20, 10, 5, 2.5, 1.25}
 
 // makePlan generates the demo consortium. Each donor has its own PCG stream (seed, donor
-// index), so the plan depends only on seed and today.
-func makePlan(seed uint64, today time.Time) (*plan, error) {
+// index), so the plan depends only on seed, today and scale; scale multiplies the donors of
+// every site, and scale 1 is the demo consortium.
+func makePlan(seed uint64, today time.Time, scale int) (*plan, error) {
 	pl := &plan{protocols: protocolDefs()}
 	latest := map[string][2]int{} // family → index of v1 and v2 (−1 when absent)
 	for i, def := range pl.protocols {
@@ -89,10 +90,10 @@ func makePlan(seed uint64, today time.Time) (*plan, error) {
 	codes := map[string]bool{}
 	idx, total := 0, 0
 	for _, ds := range donorSites {
-		total += ds.n
+		total += ds.n * scale
 	}
 	for _, ds := range donorSites {
-		for range ds.n {
+		for range ds.n * scale {
 			r := rand.New(rand.NewPCG(seed, 0xC1170000+uint64(idx)))
 			idx++
 			sd, err := model.DrawDonor(r, ds.pHCMV)
