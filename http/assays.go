@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/analysis"
 	"github.com/clink-consortium/clink/cytotox"
 )
 
@@ -17,23 +18,9 @@ type Assay struct {
 	LysisError string          `json:"lysis_error,omitempty"`
 }
 
-// lysisOf computes the percent specific lysis of an assay's readings: the release formula
-// for 51Cr and calcein release, the dead-fraction formula for flow-based assays.
-func lysisOf(a *clink.Assay) (cytotox.Result, error) {
-	kind := cytotox.Release
-	if a.Method == clink.MethodFlow {
-		kind = cytotox.DeadFraction
-	}
-	wells := make([]cytotox.Wells, len(a.Points))
-	for i, p := range a.Points {
-		wells[i] = cytotox.Wells{ETRatio: p.ETRatio, Readings: p.Readings}
-	}
-	return cytotox.SpecificLysis(kind, a.Spontaneous, a.Maximum, wells, cytotox.QC{})
-}
-
 // assayView computes the lysis of a stored assay.
 func assayView(a *clink.Assay) Assay {
-	res, err := lysisOf(a)
+	res, err := analysis.Lysis(a)
 	if err != nil {
 		return Assay{Assay: a, LysisError: err.Error()}
 	}
@@ -109,7 +96,7 @@ func (s *Server) createAssay(w http.ResponseWriter, r *http.Request) error {
 	// Readings the domain accepts but no instrument gives (cytotox bounds their magnitude) are
 	// refused before anything is stored, so that every stored assay has a lysis.
 	if a.Validate() == nil {
-		if _, err := lysisOf(&a); err != nil {
+		if _, err := analysis.Lysis(&a); err != nil {
 			return err
 		}
 	}

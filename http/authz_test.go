@@ -102,6 +102,9 @@ var matrix = map[string]matrixRule{
 	"listAssays": {"read", 200},
 	"getAssay":   {"read", 200},
 
+	"compareProtocols": {"read", 200},
+	"rankProtocols":    {"read", 200},
+
 	"listAuditEvents": {"read", 200},
 
 	// The web pages (UIRoutes). A page for signed-in users sends a visitor who is not to
@@ -130,6 +133,7 @@ type matrixEnv struct {
 	obs     *clink.Observation
 	assay   *clink.Assay
 	comp    *clink.Component
+	compare string // the path of the comparison request, made once
 }
 
 func (e *matrixEnv) next() int { e.n++; return e.n }
@@ -270,6 +274,10 @@ func (e *matrixEnv) request(name string) (path string, body any, ok bool) {
 		return "/api/v1/assays", nil, true
 	case "getAssay":
 		return id("assays", e.assay.ID), nil, true
+	case "compareProtocols":
+		return e.comparePath(), nil, true
+	case "rankProtocols":
+		return "/api/v1/analysis/ranking", nil, true
 	case "listAuditEvents":
 		return "/api/v1/audit", nil, true
 	case "loginPage":
@@ -282,6 +290,25 @@ func (e *matrixEnv) request(name string) (path string, body any, ok bool) {
 		return "/logout", nil, true
 	}
 	return "", nil, false
+}
+
+// comparePath returns a comparison of the matrix protocol with a second one on day 7, after
+// giving both a culture of one donor with an NK count that day (once).
+func (e *matrixEnv) comparePath() string {
+	e.tb.Helper()
+	if e.compare != "" {
+		return e.compare
+	}
+	donor, second := e.newDonor(), e.newProtocol()
+	for _, p := range []*clink.Protocol{e.proto, second} {
+		c := &clink.Culture{Site: ownSite, DonorID: donor.ID, ProtocolID: p.ID, StartDate: "2025-03-01",
+			StartingCells: 1e6, StartingNKPct: 90}
+		e.check(e.store.CreateCulture(e.ctx, c))
+		e.check(e.store.CreateObservation(e.ctx, &clink.Observation{CultureID: c.ID, Site: ownSite, Day: 7,
+			ViableCells: 2e7, NKPct: ptr(80.0)}))
+	}
+	e.compare = "/api/v1/analysis/compare?" + neturl.Values{"protocol": {e.proto.Name, second.Name}, "day": {"7"}}.Encode()
+	return e.compare
 }
 
 // auditCount is the number of audit events: every write adds at least one.

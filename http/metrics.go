@@ -2,11 +2,11 @@ package http
 
 import (
 	"cmp"
-	"math"
 	"net/http"
 	"slices"
 
 	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/analysis"
 	"github.com/clink-consortium/clink/kinetics"
 )
 
@@ -17,6 +17,9 @@ type CultureMetrics struct {
 	Culture   string           `json:"culture"`
 	Site      string           `json:"site"`
 	Metrics   kinetics.Metrics `json:"metrics"`
+	// Cytotoxicity analyses every non-voided assay of the culture: lysis, NK-corrected E:T,
+	// the exponential fit and lytic units, in day order.
+	Cytotoxicity []analysis.AssayAnalysis `json:"cytotoxicity"`
 }
 
 func (s *Server) getCultureMetrics(w http.ResponseWriter, r *http.Request) error {
@@ -28,44 +31,31 @@ func (s *Server) getCultureMetrics(w http.ResponseWriter, r *http.Request) error
 	if err := q.err(); err != nil {
 		return err
 	}
-	obs, err := s.allObservations(r, c.ID)
+	obs, err := clink.ReadAll(func(p clink.Page) ([]*clink.Observation, int, error) {
+		return s.store.FindObservations(r.Context(), clink.ObservationFilter{CultureID: c.ID, Page: p})
+	})
 	if err != nil {
 		return err
 	}
 	counts := make([]kinetics.Count, 0, len(obs))
 	for _, o := range obs {
-		counts = append(counts, countOf(o))
+		counts = append(counts, analysis.CountOf(o))
 	}
 	slices.SortFunc(counts, func(a, b kinetics.Count) int { return cmp.Compare(a.Day, b.Day) })
 	m := kinetics.Compute(c.StartingCells, c.StartingNKPct/100, counts, kinetics.Options{})
-	return s.writeJSON(w, http.StatusOK, CultureMetrics{CultureID: c.ID, Culture: c.Code, Site: c.Site, Metrics: m})
-}
-
-// countOf turns an observation into the plain values kinetics works on.
-func countOf(o *clink.Observation) kinetics.Count {
-	n := kinetics.Count{Day: o.Day, ViableCells: o.ViableCells, NKFraction: math.NaN(), KeptFraction: 1}
-	if o.NKPct != nil {
-		n.NKFraction = *o.NKPct / 100
+	assays, err := clink.ReadAll(func(p clink.Page) ([]*clink.Assay, int, error) {
+		return s.store.FindAssays(r.Context(), clink.AssayFilter{CultureID: c.ID, Page: p})
+	})
+	if err != nil {
+		return err
 	}
-	if o.SplitFractionKept != nil {
-		n.KeptFraction = *o.SplitFractionKept
-	}
-	return n
-}
-
-// allObservations reads every non-voided observation of a culture, page by page.
-func (s *Server) allObservations(r *http.Request, cultureID int64) ([]*clink.Observation, error) {
-	var all []*clink.Observation
-	f := clink.ObservationFilter{CultureID: cultureID, Page: clink.Page{Limit: clink.MaxLimit}}
-	for {
-		page, total, err := s.store.FindObservations(r.Context(), f)
-		if err != nil {
-			return nil, err
+	cyto := make([]analysis.AssayAnalysis, 0, len(assays))
+	for _, a := range assays {
+		if a.Voided {
+			continue
 		}
-		all = append(all, page...)
-		if len(page) == 0 || len(all) >= total {
-			return all, nil
-		}
-		f.Offset += len(page)
+		cyto = append(cyto, analysis.AnalyzeAssay(a, obs))
 	}
+	slices.SortStableFunc(cyto, func(a, b analysis.AssayAnalysis) int { return cmp.Compare(a.Day, b.Day) })
+	return s.writeJSON(w, http.StatusOK, CultureMetrics{CultureID: c.ID, Culture: c.Code, Site: c.Site, Metrics: m, Cytotoxicity: cyto})
 }

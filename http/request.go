@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -95,12 +96,20 @@ func jsonTypeName(kind string) string {
 // know and parameters given twice, so that a typing mistake never silently widens a list.
 type query struct {
 	values map[string]string
-	fe     clink.FieldErrors // malformed values: 400
-	inv    clink.FieldErrors // values that parse but break a rule: 422
+	lists  map[string][]string // the parameters the route lets repeat, every value
+	fe     clink.FieldErrors   // malformed values: 400
+	inv    clink.FieldErrors   // values that parse but break a rule: 422
 }
 
 func newQuery(r *http.Request, known ...string) *query {
-	q := &query{values: map[string]string{}}
+	return newRepeatingQuery(r, nil, known...)
+}
+
+// newRepeatingQuery is newQuery for a route whose parameters named in repeatable may be given
+// more than once (?protocol=A&protocol=B); read them with list. Which parameters repeat is
+// the route's choice: the same name is a single value on another route (GET /cultures?protocol=ID).
+func newRepeatingQuery(r *http.Request, repeatable []string, known ...string) *query {
+	q := &query{values: map[string]string{}, lists: map[string][]string{}}
 	raw, err := parseQuery(r.URL.RawQuery)
 	if err != nil {
 		q.fe.Addf("query", "cannot be parsed: %v", err)
@@ -116,6 +125,8 @@ func newQuery(r *http.Request, known ...string) *query {
 		switch {
 		case !slices.Contains(known, k):
 			q.fe.Addf(k, "is not a query parameter of this route (known: %s)", strings.Join(known, ", "))
+		case slices.Contains(repeatable, k):
+			q.lists[k] = vs
 		case len(vs) > 1:
 			q.fe.Addf(k, "is given %d times", len(vs))
 		default:
@@ -127,6 +138,37 @@ func newQuery(r *http.Request, known ...string) *query {
 
 func parseQuery(raw string) (map[string][]string, error) {
 	return url.ParseQuery(raw)
+}
+
+// list returns every value of a repeatable parameter, in the order given.
+func (q *query) list(name string) []string { return q.lists[name] }
+
+// integer returns the parameter as a whole number, nil when absent.
+func (q *query) integer(name string) *int {
+	v, ok := q.values[name]
+	if !ok || v == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		q.fe.Addf(name, "%q is not a whole number", v)
+		return nil
+	}
+	return &n
+}
+
+// number returns the parameter as a finite number, 0 when absent.
+func (q *query) number(name string) float64 {
+	v, ok := q.values[name]
+	if !ok || v == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		q.fe.Addf(name, "%q is not a number", v)
+		return 0
+	}
+	return f
 }
 
 // str returns the parameter's value, "" when absent.

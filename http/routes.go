@@ -73,6 +73,9 @@ func (s *Server) routeTable() []Route {
 		{"GET", "/api/v1/assays", "listAssays", PermRead, s.listAssays},
 		{"GET", "/api/v1/assays/{id}", "getAssay", PermRead, s.getAssay},
 
+		{"GET", "/api/v1/analysis/compare", "compareProtocols", PermRead, s.getAnalysisCompare},
+		{"GET", "/api/v1/analysis/ranking", "rankProtocols", PermRead, s.getAnalysisRanking},
+
 		{"GET", "/api/v1/audit", "listAuditEvents", PermRead, s.listAuditEvents},
 	}
 }
