@@ -43,6 +43,7 @@ func commands() []command {
 		{"migrate", "apply database migrations", (*Main).runMigrate},
 		{"import", "import CSV or XLSX files (all or nothing)", (*Main).runImport},
 		{"export", "export the data as CSV files or one XLSX workbook", (*Main).runExport},
+		{"analyze", "analyze compare|ranking|cytotox|growth: protocol statistics, scoreboard, killing and growth", (*Main).runAnalyze},
 		{"user", "user add|list|disable|passwd|roles|unlock: manage users", (*Main).runUser},
 		{"token", "token create|list|revoke: manage API tokens", (*Main).runToken},
 		{"audit", "audit verify: check that the audit trail is complete and unaltered", (*Main).runAudit},
