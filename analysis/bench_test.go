@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -30,16 +31,20 @@ func demoStore(b *testing.B, scale int) clink.Store {
 	return st
 }
 
-// BenchmarkRankingDemo10 is the full ranking of the demo consortium times ten as the API and
-// the CLI serve it: every culture, observation and assay read from SQLite in one snapshot,
-// outcomes at harvest, the killing of every assay fitted, and the scoreboard with its
-// bootstrap intervals and Pareto front.
-func BenchmarkRankingDemo10(b *testing.B) {
-	s := New(demoStore(b, 10))
-	ctx := context.Background()
-	for b.Loop() {
-		if _, err := s.Ranking(ctx, RankingRequest{}); err != nil {
-			b.Fatal(err)
-		}
+// BenchmarkRankingDemo is the full ranking of the demo consortium (x1) and of the demo
+// consortium times ten (x10) as the API and the CLI serve it: every culture, observation and
+// assay read from SQLite in one snapshot, outcomes at harvest, the killing of every assay
+// fitted, and the scoreboard with its bootstrap intervals and Pareto front.
+func BenchmarkRankingDemo(b *testing.B) {
+	for _, scale := range []int{1, 10} {
+		b.Run(fmt.Sprintf("x%d", scale), func(b *testing.B) {
+			s := New(demoStore(b, scale))
+			ctx := context.Background()
+			for b.Loop() {
+				if _, err := s.Ranking(ctx, RankingRequest{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
