@@ -162,4 +162,37 @@ type Store interface {
 	Ping(ctx context.Context) error
 
 	UserStore
+	FlowStore
+}
+
+// FlowStore keeps gating templates, FCS files and their attachments to observations.
+type FlowStore interface {
+	// CreateGatingTemplate creates version 1 of a new template name or, with Version 0 and an
+	// existing name, the next version of it. The Gating-ML document must parse and contain
+	// every gate the mapping names (EINVALID otherwise).
+	CreateGatingTemplate(ctx context.Context, t *GatingTemplate) error
+	FindGatingTemplateByID(ctx context.Context, id int64) (*GatingTemplate, error)
+	// FindGatingTemplateByRef returns the version ref names, or for a bare name its latest
+	// version that is not void.
+	FindGatingTemplateByRef(ctx context.Context, ref TemplateRef) (*GatingTemplate, error)
+	FindGatingTemplates(ctx context.Context, f GatingTemplateFilter) ([]*GatingTemplate, int, error)
+	// UpdateGatingTemplate changes a template version in place; reason is required. It fails
+	// with ECONFLICT when an FCS attachment used the version or it is void.
+	UpdateGatingTemplate(ctx context.Context, t *GatingTemplate, reason string) error
+	// VoidGatingTemplate marks a template version void with a reason: it gates no more files,
+	// and the attachments that used it keep naming it.
+	VoidGatingTemplate(ctx context.Context, id int64, reason string) (*GatingTemplate, error)
+
+	// AttachFCS attaches FCS files to observations, all or none: it stores each file once (by
+	// its SHA-256), reads the data set the upload chooses, applies the template's gates, and
+	// fills the observation's nk_pct, t_pct and markers as an audited correction, with an
+	// FCSAttachment recording the provenance; all in one write transaction. A file that is not
+	// FCS, or that the template's gates cannot be applied to, is EINVALID; a measure that would
+	// replace a value from another source without Replace, or a file already attached the same
+	// way, is ECONFLICT.
+	AttachFCS(ctx context.Context, uploads []*FCSUpload) ([]*FCSAttachment, error)
+	FindFCSAttachments(ctx context.Context, f FCSAttachmentFilter) ([]*FCSAttachment, int, error)
+	// FindFCSFile returns a stored FCS file and its bytes, checked against its SHA-256 (a
+	// mismatch is EINTERNAL: the stored copy was damaged).
+	FindFCSFile(ctx context.Context, sha256 string) (*FCSFile, []byte, error)
 }

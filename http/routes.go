@@ -69,6 +69,15 @@ func (s *Server) routeTable() []Route {
 		{"GET", "/api/v1/observations/{id}", "getObservation", PermRead, s.getObservation},
 		{"PUT", "/api/v1/observations/{id}", "updateObservation", PermWriteResearch, s.updateObservation},
 		{"POST", "/api/v1/observations/{id}/void", "voidObservation", PermWriteResearch, s.voidObservation},
+		{"GET", "/api/v1/observations/{id}/fcs", "listObservationFCS", PermRead, s.listObservationFCS},
+		{"POST", "/api/v1/observations/{id}/fcs", "attachFCS", PermWriteResearch, s.attachFCS},
+
+		{"GET", "/api/v1/gating-templates", "listGatingTemplates", PermRead, s.listGatingTemplates},
+		{"POST", "/api/v1/gating-templates", "createGatingTemplate", PermWriteResearch, s.createGatingTemplate},
+		{"GET", "/api/v1/gating-templates/{id}", "getGatingTemplate", PermRead, s.getGatingTemplate},
+		{"PUT", "/api/v1/gating-templates/{id}", "updateGatingTemplate", PermWriteResearch, s.updateGatingTemplate},
+		{"POST", "/api/v1/gating-templates/{id}/void", "voidGatingTemplate", PermWriteResearch, s.voidGatingTemplate},
+		{"GET", "/api/v1/fcs/{sha256}", "getFCSFile", PermRead, s.getFCSFile},
 
 		{"GET", "/api/v1/assays", "listAssays", PermRead, s.listAssays},
 		{"GET", "/api/v1/assays/{id}", "getAssay", PermRead, s.getAssay},
