@@ -44,6 +44,7 @@ func commands() []command {
 		{"import", "import CSV or XLSX files (all or nothing)", (*Main).runImport},
 		{"export", "export the data as CSV files or one XLSX workbook", (*Main).runExport},
 		{"analyze", "analyze compare|ranking|cytotox|growth: protocol statistics, scoreboard, killing and growth", (*Main).runAnalyze},
+		{"fcs", "fcs info|export|gate|attach: read FCS files, export events, apply Gating-ML gates, attach to observations", (*Main).runFCS},
 		{"user", "user add|list|disable|passwd|roles|unlock: manage users", (*Main).runUser},
 		{"token", "token create|list|revoke: manage API tokens", (*Main).runToken},
 		{"audit", "audit verify: check that the audit trail is complete and unaltered", (*Main).runAudit},
