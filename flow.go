@@ -3,7 +3,9 @@ package clink
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"regexp"
 	"slices"
@@ -208,6 +210,81 @@ func (m GateMapping) Measure(events int, member func(id string) []bool) (FlowMea
 	return out, nil
 }
 
+// CheckMeasures checks that fm has the shape that Measure gives with the mapping and that its
+// counts and percentages agree: a denominator of 1 to Events events (every event without a
+// Denominator gate); nk_pct, t_pct and exactly the mapped markers, each with its event count
+// within its denominator (for markers, the NK events, of which there must be some), and each
+// percentage equal to Pct of its counts. Stores check measures computed elsewhere with it
+// before they write them; an inconsistency is EINVALID on a "measures." field.
+func (m GateMapping) CheckMeasures(fm FlowMeasures) error {
+	var fe FieldErrors
+	switch {
+	case fm.Events < 1:
+		fe.Addf("measures.events", "%d: a data set without events gives no measure", fm.Events)
+	case fm.DenominatorEvents < 1 || fm.DenominatorEvents > fm.Events:
+		fe.Addf("measures.denominator_events", "%d is not between 1 and the %d events", fm.DenominatorEvents, fm.Events)
+	case m.Denominator == "" && fm.DenominatorEvents != fm.Events:
+		fe.Addf("measures.denominator_events", "is %d, but without a denominator gate all %d events are the denominator", fm.DenominatorEvents, fm.Events)
+	}
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	// check checks one measure: present exactly when mapped, n of d events, p = Pct(n, d).
+	check := func(field string, mapped bool, n *int, p *float64, d int) {
+		switch {
+		case !mapped && (n != nil || p != nil):
+			fe.Addf("measures."+field, "is set, but the template does not map it")
+		case !mapped:
+		case n == nil || p == nil:
+			fe.Addf("measures."+field, "is missing (or its event count is): the template maps it")
+		case *n < 0 || *n > d:
+			fe.Addf("measures."+field, "%d events is not between 0 and the %d it is a percentage of", *n, d)
+		case *p != Pct(*n, d):
+			fe.Addf("measures."+field, "is %v, not %d of %d events in percent (%v)", *p, *n, d, Pct(*n, d))
+		}
+	}
+	check("nk_pct", m.NKPct != "", fm.NKEvents, fm.NKPct, fm.DenominatorEvents)
+	check("t_pct", m.TPct != "", fm.TEvents, fm.TPct, fm.DenominatorEvents)
+	nk := 0
+	if fm.NKEvents != nil {
+		nk = *fm.NKEvents
+	}
+	if len(m.Markers) > 0 && nk == 0 {
+		fe.Addf("measures.nk_pct", "holds no NK event, so no marker percentage of NK cells can be computed")
+		return fe.Err()
+	}
+	names := map[string]bool{}
+	for _, set := range []iter.Seq[string]{maps.Keys(m.Markers), maps.Keys(fm.Markers), maps.Keys(fm.MarkerEvents)} {
+		for name := range set {
+			names[name] = true
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(names)) {
+		_, mapped := m.Markers[name]
+		var n *int
+		var p *float64
+		if v, ok := fm.MarkerEvents[name]; ok {
+			n = &v
+		}
+		if v, ok := fm.Markers[name]; ok {
+			p = &v
+		}
+		check("markers."+name, mapped, n, p, nk)
+	}
+	return fe.Err()
+}
+
+// FileError names the upload at fault when there are n of them: the field errors of err are
+// prefixed with files[i], as in "files[1].file". With one upload, or an error without field
+// errors, err is returned as it is.
+func FileError(err error, i, n int) error {
+	var e *Error
+	if n == 1 || !errors.As(err, &e) || len(e.Fields) == 0 {
+		return err
+	}
+	return &Error{Code: e.Code, Message: e.Message, Fields: e.Fields.Prefix(fmt.Sprintf("files[%d]", i))}
+}
+
 // count returns the number of events in a (and in and, when and is not nil).
 func count(a, and []bool) int {
 	n := 0
@@ -314,7 +391,8 @@ func (t *GatingTemplate) Normalize() {
 }
 
 // Validate checks the template's own fields. That its Gating-ML document parses and that the
-// mapped gates are in it is checked by the store (GateMapping.CheckGates), which parses it.
+// mapped gates are in it is checked by flow.CheckTemplate, which parses it (with
+// GateMapping.CheckGates); stores leave that to the flow service.
 func (t *GatingTemplate) Validate() error {
 	var fe FieldErrors
 	if !siteCodeRE.MatchString(t.Site) {
@@ -428,7 +506,9 @@ type FCSAttachment struct {
 	CreatedBy string    `json:"created_by"`
 }
 
-// FCSUpload asks a store to attach one FCS file to an observation.
+// FCSUpload asks for one FCS file to be attached to an observation. A caller fills the
+// fields up to Replace and hands the upload to flow.Service.Attach, which gates the file and
+// passes the store a copy with Gating filled: a store's AttachFCS only writes, and needs it.
 type FCSUpload struct {
 	ObservationID int64
 	// FileName is the file's original name; only its base name is kept.
@@ -440,6 +520,24 @@ type FCSUpload struct {
 	DataSet int
 	// Replace lets the file's values overwrite values already recorded from another source.
 	Replace bool
+
+	// Gating is what gating the file computed, set by flow.Service.Attach before anything
+	// is written; nil until then.
+	Gating *FCSGating
+}
+
+// FCSGating is the data set of an upload gated with one template version: the template as it
+// was read before gating, and the measures it gave. A store writes the attachment only when
+// that version is still the stored one, not void, and the measures are consistent with its
+// mapping (GateMapping.CheckMeasures); otherwise nothing is written.
+type FCSGating struct {
+	// TemplateID is the id of the template version that gated the file, and TemplateUpdatedAt
+	// its UpdatedAt when it was read: a version edited since gives ECONFLICT.
+	TemplateID        int64
+	TemplateUpdatedAt time.Time
+	// Measures are the measures of the data set; Measures.Events is its event count, which
+	// the attachment records.
+	Measures FlowMeasures
 }
 
 // Validate checks the upload's own fields; maxBytes bounds the file (0 means

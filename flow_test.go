@@ -158,6 +158,89 @@ func TestGateMappingMeasure(t *testing.T) {
 	}
 }
 
+func TestCheckMeasures(t *testing.T) {
+	// The measures of TestGateMappingMeasure: 10 events, 8 in the denominator, NK 4 (50 %),
+	// T 3 (37.5 %), CD16 2 of the NK 4 (50 %), NKG2C 0 (0 %).
+	gates := map[string][]bool{
+		"Lymphocytes": bits("1111111100"),
+		"NK":          bits("1111000001"),
+		"T":           bits("0000111000"),
+		"CD16pos":     bits("1100010000"),
+		"NKG2Cpos":    bits("0000001100"),
+	}
+	mapping := validTemplate().Mapping
+	measure := func() FlowMeasures {
+		m, err := mapping.Measure(10, func(id string) []bool { return gates[id] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if err := mapping.CheckMeasures(measure()); err != nil {
+		t.Fatalf("measures from Measure: got %v, want them consistent", err)
+	}
+	n := func(v int) *int { return &v }
+	f := func(v float64) *float64 { return &v }
+	tests := []struct {
+		name, field string
+		edit        func(*FlowMeasures)
+	}{
+		{"no events", "measures.events", func(m *FlowMeasures) { m.Events = 0 }},
+		{"denominator above events", "measures.denominator_events", func(m *FlowMeasures) { m.DenominatorEvents = 11 }},
+		{"empty denominator", "measures.denominator_events", func(m *FlowMeasures) { m.DenominatorEvents = 0 }},
+		{"nk_pct not of its counts", "measures.nk_pct", func(m *FlowMeasures) { m.NKPct = f(50.000001) }},
+		{"nk events above the denominator", "measures.nk_pct", func(m *FlowMeasures) { m.NKEvents, m.NKPct = n(9), f(112.5) }},
+		{"negative t events", "measures.t_pct", func(m *FlowMeasures) { m.TEvents, m.TPct = n(-1), f(-12.5) }},
+		{"t_pct without its count", "measures.t_pct", func(m *FlowMeasures) { m.TEvents = nil }},
+		{"mapped marker missing", "measures.markers.NKG2C", func(m *FlowMeasures) { delete(m.Markers, "NKG2C") }},
+		{"marker count missing", "measures.markers.CD16", func(m *FlowMeasures) { delete(m.MarkerEvents, "CD16") }},
+		{"marker not mapped", "measures.markers.CD57", func(m *FlowMeasures) { m.Markers["CD57"], m.MarkerEvents["CD57"] = 25, 1 }},
+		{"marker of more than the NK events", "measures.markers.CD16", func(m *FlowMeasures) { m.Markers["CD16"], m.MarkerEvents["CD16"] = 125, 5 }},
+		{"markers of no NK event", "measures.nk_pct", func(m *FlowMeasures) { m.NKEvents, m.NKPct = n(0), f(0) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := measure()
+			tc.edit(&m)
+			err := mapping.CheckMeasures(m)
+			if ErrorCode(err) != EINVALID || !hasField(err, tc.field) {
+				t.Fatalf("got %v, want invalid input about %s", err, tc.field)
+			}
+		})
+	}
+	// Without a denominator gate, every event is the denominator; unmapped measures are absent.
+	only := GateMapping{NKPct: "NK"}
+	m, err := only.Measure(10, func(id string) []bool { return gates[id] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := only.CheckMeasures(m); err != nil {
+		t.Errorf("nk_pct alone: got %v, want consistent", err)
+	}
+	m.DenominatorEvents = 9
+	if err := only.CheckMeasures(m); !hasField(err, "measures.denominator_events") {
+		t.Errorf("9 of 10 events as the denominator without a denominator gate: got %v, want an error", err)
+	}
+	nkOnly := GateMapping{Denominator: "Lymphocytes", NKPct: "NK"}
+	if err := nkOnly.CheckMeasures(measure()); !hasField(err, "measures.t_pct") || !hasField(err, "measures.markers.CD16") {
+		t.Errorf("measures of unmapped gates: got %v, want errors on t_pct and the markers", err)
+	}
+}
+
+func TestFileError(t *testing.T) {
+	err := Invalid("file", "x.fcs: not FCS")
+	if got := FileError(err, 1, 2); !hasField(got, "files[1].file") || ErrorCode(got) != EINVALID {
+		t.Errorf("FileError(%v, 1, 2) = %v, want field files[1].file", err, got)
+	}
+	if got := FileError(err, 0, 1); got != err {
+		t.Errorf("FileError with one upload = %v, want the error itself", got)
+	}
+	conflict := Errorf(ECONFLICT, "already attached")
+	if got := FileError(conflict, 1, 2); got != conflict {
+		t.Errorf("FileError of an error without fields = %v, want the error itself", got)
+	}
+}
+
 func TestApplyFlow(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
 	measures := FlowMeasures{NKPct: f(80), TPct: f(5), Markers: map[string]float64{"CD16": 60}}

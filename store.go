@@ -168,8 +168,8 @@ type Store interface {
 // FlowStore keeps gating templates, FCS files and their attachments to observations.
 type FlowStore interface {
 	// CreateGatingTemplate creates version 1 of a new template name or, with Version 0 and an
-	// existing name, the next version of it. The Gating-ML document must parse and contain
-	// every gate the mapping names (EINVALID otherwise).
+	// existing name, the next version of it. It validates the template's own fields; the
+	// Gating-ML document is checked by flow.Service, which callers go through.
 	CreateGatingTemplate(ctx context.Context, t *GatingTemplate) error
 	FindGatingTemplateByID(ctx context.Context, id int64) (*GatingTemplate, error)
 	// FindGatingTemplateByRef returns the version ref names, or for a bare name its latest
@@ -183,13 +183,12 @@ type FlowStore interface {
 	// and the attachments that used it keep naming it.
 	VoidGatingTemplate(ctx context.Context, id int64, reason string) (*GatingTemplate, error)
 
-	// AttachFCS attaches FCS files to observations, all or none: it stores each file once (by
-	// its SHA-256), reads the data set the upload chooses, applies the template's gates, and
-	// fills the observation's nk_pct, t_pct and markers as an audited correction, with an
-	// FCSAttachment recording the provenance; all in one write transaction. A file that is not
-	// FCS, or that the template's gates cannot be applied to, is EINVALID; a measure that would
-	// replace a value from another source without Replace, or a file already attached the same
-	// way, is ECONFLICT.
+	// AttachFCS writes uploads that flow.Service.Attach has gated (FCSUpload.Gating), all or
+	// none, in one write transaction: it stores each file once (by its SHA-256), fills the
+	// observation's nk_pct, t_pct and markers from the measures as an audited correction, and
+	// records an FCSAttachment with the provenance. A template changed or voided since it gated
+	// the file, a measure that would replace a value from another source without Replace, or a
+	// file already attached the same way, is ECONFLICT.
 	AttachFCS(ctx context.Context, uploads []*FCSUpload) ([]*FCSAttachment, error)
 	FindFCSAttachments(ctx context.Context, f FCSAttachmentFilter) ([]*FCSAttachment, int, error)
 	// FindFCSFile returns a stored FCS file and its bytes, checked against its SHA-256 (a

@@ -119,7 +119,7 @@ func compileTransform(t *Transformation) (*ctransform, error) {
 	case KindLogicle:
 		c, err := curve(t, func() (any, error) { return NewLogicle(t.T, t.W, t.M, t.A) })
 		if err != nil {
-			return nil, fmt.Errorf("logicle: %s", strings.TrimPrefix(err.Error(), "gating: "))
+			return nil, fmt.Errorf("logicle: %s", strings.TrimPrefix(err.Error(), "gating: logicle ")) // name it once
 		}
 		l := c.(*Logicle)
 		f = func(x []float64) { l.ScaleSlice(x, x) }
@@ -127,7 +127,7 @@ func compileTransform(t *Transformation) (*ctransform, error) {
 	case KindHyperlog:
 		c, err := curve(t, func() (any, error) { return NewHyperlog(t.T, t.W, t.M, t.A) })
 		if err != nil {
-			return nil, fmt.Errorf("hyperlog: %s", strings.TrimPrefix(err.Error(), "gating: "))
+			return nil, fmt.Errorf("hyperlog: %s", strings.TrimPrefix(err.Error(), "gating: hyperlog ")) // name it once
 		}
 		h := c.(*Hyperlog)
 		f = func(x []float64) { h.ScaleSlice(x, x) }

@@ -11,17 +11,29 @@ import (
 	"strings"
 
 	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/flow"
 )
 
 // Flow cytometry routes: gating templates, FCS files attached to observations, and the stored
-// files themselves.
+// files themselves. Templates are checked and files gated by flow.Service; the store only
+// keeps them.
 
 // FCSMediaType is the media type of FCS files (IANA application/vnd.isac.fcs).
 const FCSMediaType = "application/vnd.isac.fcs"
 
-// maxFCSBytes bounds the FCS files of one upload request, all files together. It is
-// clink.DefaultMaxFCSBytes unless changed (tests make it small).
-var maxFCSBytes = clink.DefaultMaxFCSBytes
+// fcsLimit returns the limit of the FCS files of one upload request, all files together.
+func (s *Server) fcsLimit() int64 {
+	if s.maxFCSBytes > 0 {
+		return s.maxFCSBytes
+	}
+	return clink.DefaultMaxFCSBytes
+}
+
+// flowService returns the service that checks templates and gates files for the handlers,
+// with the server's file limit.
+func (s *Server) flowService() *flow.Service {
+	return &flow.Service{Store: s.store, MaxFCSBytes: s.fcsLimit()}
+}
 
 // multipartOverhead is what a multipart body may hold beyond its files: boundaries and part
 // headers.
@@ -86,7 +98,7 @@ func (s *Server) createGatingTemplate(w http.ResponseWriter, r *http.Request) er
 		return clink.Invalid("site", "%s is not the site of gating template %q (%s): its versions stay at its site", t.Site, t.Name, site)
 	}
 	t.ID = 0
-	if err := s.store.CreateGatingTemplate(r.Context(), &t); err != nil {
+	if err := s.flowService().CreateTemplate(r.Context(), &t); err != nil {
 		return err
 	}
 	return s.writeCreated(w, fmt.Sprintf("%s/gating-templates/%d", apiPrefix, t.ID), &t)
@@ -109,7 +121,7 @@ func (s *Server) getGatingTemplate(w http.ResponseWriter, r *http.Request) error
 }
 
 // updateGatingTemplate edits a template version in place, which the store allows only while no
-// FCS file was gated with it.
+// FCS file was gated with it; the edited document and mapping are checked first.
 func (s *Server) updateGatingTemplate(w http.ResponseWriter, r *http.Request) error {
 	old, err := s.findGatingTemplate(r)
 	if err != nil {
@@ -140,7 +152,7 @@ func (s *Server) updateGatingTemplate(w http.ResponseWriter, r *http.Request) er
 	if t.Site == "" {
 		t.Site = old.Site
 	}
-	if err := s.store.UpdateGatingTemplate(r.Context(), &t, body.Reason); err != nil {
+	if err := s.flowService().UpdateTemplate(r.Context(), &t, body.Reason); err != nil {
 		return err
 	}
 	return s.writeJSON(w, http.StatusOK, &t)
@@ -207,7 +219,7 @@ func (s *Server) attachFCS(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(template) == "" {
 		return malformed("template", "is required: the gating template, NAME or NAME@VERSION")
 	}
-	files, err := readFCSBody(w, r, filename)
+	files, err := readFCSBody(w, r, filename, s.fcsLimit())
 	if err != nil {
 		return err
 	}
@@ -215,11 +227,8 @@ func (s *Server) attachFCS(w http.ResponseWriter, r *http.Request) error {
 	for i, f := range files {
 		ups[i] = &clink.FCSUpload{ObservationID: o.ID, FileName: f.name, Data: f.data, Template: template,
 			DataSet: dataset, Replace: replace}
-		if err := ups[i].Validate(maxFCSBytes); err != nil {
-			return fileError(err, i, len(files))
-		}
 	}
-	as, err := s.store.AttachFCS(r.Context(), ups)
+	as, err := s.flowService().Attach(r.Context(), ups)
 	if err != nil {
 		return err
 	}
@@ -230,16 +239,6 @@ func (s *Server) attachFCS(w http.ResponseWriter, r *http.Request) error {
 	return s.writeCreated(w, fmt.Sprintf("%s/observations/%d/fcs", apiPrefix, o.ID), &res)
 }
 
-// fileError names the file at fault when a request carries several: its field errors are
-// prefixed with files[i], as the store's are.
-func fileError(err error, i, n int) error {
-	var e *clink.Error
-	if n == 1 || !errors.As(err, &e) || len(e.Fields) == 0 {
-		return err
-	}
-	return &clink.Error{Code: e.Code, Message: e.Message, Fields: e.Fields.Prefix(fmt.Sprintf("files[%d]", i))}
-}
-
 // uploadedFile is one file of an upload body.
 type uploadedFile struct {
 	name string
@@ -247,20 +246,20 @@ type uploadedFile struct {
 }
 
 // readFCSBody reads the files of an upload: the raw body (named by filename) or the file parts
-// of a multipart/form-data body. Together they may hold at most maxFCSBytes (413 beyond).
-func readFCSBody(w http.ResponseWriter, r *http.Request, filename string) ([]uploadedFile, error) {
+// of a multipart/form-data body. Together they may hold at most limit bytes (413 beyond).
+func readFCSBody(w http.ResponseWriter, r *http.Request, filename string, limit int64) ([]uploadedFile, error) {
 	ct := r.Header.Get("Content-Type")
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return nil, malformed("Content-Type", "%q is not %s, application/octet-stream or multipart/form-data", ct, FCSMediaType)
 	}
-	tooLarge := &statusError{http.StatusRequestEntityTooLarge, fmt.Sprintf("the FCS files are larger than %d bytes", maxFCSBytes)}
+	tooLarge := &statusError{http.StatusRequestEntityTooLarge, fmt.Sprintf("the FCS files are larger than %d bytes", limit)}
 	switch mt {
 	case FCSMediaType, "application/octet-stream":
 		if filename == "" {
 			return nil, malformed("filename", "is required with a %s body: the file's name", mt)
 		}
-		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFCSBytes))
+		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
@@ -276,7 +275,7 @@ func readFCSBody(w http.ResponseWriter, r *http.Request, filename string) ([]upl
 		if params["boundary"] == "" {
 			return nil, malformed("Content-Type", "multipart/form-data needs a boundary")
 		}
-		body := http.MaxBytesReader(w, r.Body, maxFCSBytes+multipartOverhead)
+		body := http.MaxBytesReader(w, r.Body, limit+multipartOverhead)
 		mr := multipart.NewReader(body, params["boundary"])
 		var files []uploadedFile
 		var total int64
@@ -297,7 +296,7 @@ func readFCSBody(w http.ResponseWriter, r *http.Request, filename string) ([]upl
 				part.Close()
 				return nil, malformed(partName(part), "is not a file: every part of the body must be an FCS file with a filename")
 			}
-			data, err := io.ReadAll(io.LimitReader(part, maxFCSBytes-total+1))
+			data, err := io.ReadAll(io.LimitReader(part, limit-total+1))
 			part.Close()
 			if err != nil {
 				var mbe *http.MaxBytesError
@@ -307,7 +306,7 @@ func readFCSBody(w http.ResponseWriter, r *http.Request, filename string) ([]upl
 				return nil, malformed("body", "part %q cannot be read: %v", name, err)
 			}
 			total += int64(len(data))
-			if total > maxFCSBytes {
+			if total > limit {
 				return nil, tooLarge
 			}
 			files = append(files, uploadedFile{name: name, data: data})

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/flow"
 	clinkhttp "github.com/clink-consortium/clink/http"
 	"github.com/clink-consortium/clink/sqldb"
 )
@@ -125,6 +126,16 @@ func newFlowEnv(tb testing.TB, store clink.Store) *flowEnv {
 	e.luis = e.srv.token(tb, "luis", "BCN", clink.RoleResearcher)
 	e.vera = e.srv.token(tb, "vera", "ZGZ", clink.RoleViewer)
 	return e
+}
+
+// withOptions returns the environment with another server on the same store, built with opt
+// (without the OpenAPI checks of e's server). It is closed when the test ends.
+func (e *flowEnv) withOptions(tb testing.TB, opt clinkhttp.Options) *flowEnv {
+	tb.Helper()
+	c := *e
+	c.srv = &specServer{tb: tb, Store: e.store, Server: httptest.NewServer(clinkhttp.NewServer(e.store, opt).Handler())}
+	tb.Cleanup(c.srv.Close)
+	return &c
 }
 
 // send makes one request with a raw body of the given content type.
@@ -403,11 +414,19 @@ func testFlowAPI(t *testing.T, e *flowEnv) {
 		})
 	}
 	t.Run("too large", func(t *testing.T) {
-		defer clinkhttp.SetMaxFCSBytes(int64(len(fcsData) - 1))()
-		e.upload(t, e.typed, e.ana, url.Values{"template": {"NK panel"}, "filename": {"a.fcs"}, "replace": {"true"}}, fcsData, nil, 413)
+		// A server on the same store whose limit is one byte less than the file: raw and
+		// multipart bodies get 413 and change nothing.
+		limited := e.withOptions(t, clinkhttp.Options{MaxFCSBytes: int64(len(fcsData) - 1)})
+		p := limited.upload(t, e.typed, e.ana, url.Values{"template": {"NK panel"}, "filename": {"a.fcs"}, "replace": {"true"}}, fcsData, nil, 413)
+		if want := fmt.Sprintf("larger than %d bytes", len(fcsData)-1); !strings.Contains(p.Detail, want) {
+			t.Errorf("413 detail %q does not say %q", p.Detail, want)
+		}
 		ct, body := multipartBody(t, "a.fcs", fcsData)
-		status, _, data := e.send(t, "POST", fmt.Sprintf("/api/v1/observations/%d/fcs?template=NK+panel&replace=true", e.typed.ID), e.ana, ct, body)
-		e.decode(t, "multipart too large", status, data, nil, 413)
+		status, _, data := limited.send(t, "POST", fmt.Sprintf("/api/v1/observations/%d/fcs?template=NK+panel&replace=true", e.typed.ID), e.ana, ct, body)
+		limited.decode(t, "multipart too large", status, data, nil, 413)
+		e.wantUnchanged(t, before)
+		// At exactly the limit the file is read and gated: here it meets the typed values (409).
+		e.withOptions(t, clinkhttp.Options{MaxFCSBytes: int64(len(fcsData))}).upload(t, e.typed, e.ana, url.Values{"template": {"NK panel"}, "filename": {"a.fcs"}}, fcsData, nil, 409)
 		e.wantUnchanged(t, before)
 	})
 
@@ -476,7 +495,7 @@ func newFlowMatrixEnv(e *matrixEnv) *flowMatrixEnv {
 		fcs: flowFile(e.tb, "FCSFiles", "data1.fcs")}
 	f.tmpl = f.newTemplate()
 	f.sha = clink.SHA256Hex(f.fcs)
-	_, err := e.store.AttachFCS(e.ctx, []*clink.FCSUpload{{ObservationID: e.newObservation().ID, FileName: "data1.fcs",
+	_, err := flow.New(e.store).Attach(e.ctx, []*clink.FCSUpload{{ObservationID: e.newObservation().ID, FileName: "data1.fcs",
 		Data: f.fcs, Template: f.tmpl.Ref(), Replace: true}})
 	e.check(err)
 	return f
@@ -490,7 +509,7 @@ func (f *flowMatrixEnv) template(name string) *clink.GatingTemplate {
 func (f *flowMatrixEnv) newTemplate() *clink.GatingTemplate {
 	f.tb.Helper()
 	t := f.template(fmt.Sprintf("matrix template %d", f.next()))
-	f.check(f.store.CreateGatingTemplate(f.ctx, t))
+	f.check(flow.New(f.store).CreateTemplate(f.ctx, t))
 	return t
 }
 

@@ -36,6 +36,9 @@ type Options struct {
 	Authenticators []Authenticator
 	// SessionIdle is how long a web session lasts unused; zero means clink.DefaultSessionIdle.
 	SessionIdle time.Duration
+	// MaxFCSBytes bounds the FCS files of one upload request, all files together (413
+	// beyond); zero means clink.DefaultMaxFCSBytes.
+	MaxFCSBytes int64
 }
 
 // Server is the REST API of CLINK. It holds the dependencies of the handlers.
@@ -46,6 +49,7 @@ type Server struct {
 	routes         []Route
 	uiRoutes       []Route
 	sessionIdle    time.Duration
+	maxFCSBytes    int64 // Options.MaxFCSBytes; see fcsLimit
 	mux            *http.ServeMux
 }
 
@@ -57,7 +61,8 @@ func NewServer(store clink.Store, opt Options) *Server {
 
 // newServer builds the server with the route table of table; tests give it a faulty one.
 func newServer(store clink.Store, opt Options, table func(*Server) []Route) *Server {
-	s := &Server{store: store, logger: opt.Logger, authenticators: opt.Authenticators, sessionIdle: opt.SessionIdle}
+	s := &Server{store: store, logger: opt.Logger, authenticators: opt.Authenticators, sessionIdle: opt.SessionIdle,
+		maxFCSBytes: opt.MaxFCSBytes}
 	if s.sessionIdle <= 0 {
 		s.sessionIdle = clink.DefaultSessionIdle
 	}

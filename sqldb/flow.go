@@ -1,25 +1,21 @@
 package sqldb
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
-	"strings"
 
 	"github.com/clink-consortium/clink"
-	"github.com/clink-consortium/clink/fcs"
-	"github.com/clink-consortium/clink/gating"
 )
 
 // Flow cytometry records: gating templates (versioned like protocols), FCS files stored once
-// by content, and the attachments that gate a file for an observation. Reading the file and
-// applying the gates (gateFCS, checkGatingML) is pure computation on the
-// upload's bytes and the template's document; AttachFCS does it before its write transaction,
-// so that a large file does not hold the database's write lock while it is gated, and the
-// write transaction checks that the template version it used is still the stored one.
+// by content, and the attachments that record what gating a file gave an observation. The
+// store only keeps them: parsing Gating-ML, reading FCS files and gating them is the flow
+// package's (flow.Service), which does it before it calls the store, so that a large file does
+// not hold the database's write lock while it is gated. AttachFCS checks in its write
+// transaction that the template version a file was gated with is still the stored one.
 
 // templateCols reads a gating template; in_use is computed, never stored.
 const templateCols = `g.id, g.site, g.name, g.version, g.description, g.gating_ml, g.mapping, g.voided, g.void_reason,
@@ -64,18 +60,17 @@ func copyTemplate(g *clink.GatingTemplate) clink.GatingTemplate {
 	return rec
 }
 
-// checkTemplate normalizes and validates g: its own fields, then its Gating-ML document and
-// the gates its mapping names.
+// checkTemplate normalizes and validates g's own fields. Its Gating-ML document is not parsed
+// here: flow.CheckTemplate does that.
 func checkTemplate(g *clink.GatingTemplate) error {
 	g.Normalize()
-	if err := g.Validate(); err != nil {
-		return err
-	}
-	return checkGatingML(g)
+	return g.Validate()
 }
 
 // CreateGatingTemplate creates version 1 of a new template name or, with Version 0 and a known
-// name, the next version of it. An explicit version that exists is ECONFLICT.
+// name, the next version of it. An explicit version that exists is ECONFLICT. It validates the
+// template's own fields but does not parse its Gating-ML document: callers go through
+// flow.Service.CreateTemplate, which checks the document and the mapping's gates first.
 func (s *Store) CreateGatingTemplate(ctx context.Context, g *clink.GatingTemplate) error {
 	rec := copyTemplate(g)
 	if err := checkTemplate(&rec); err != nil {
@@ -190,7 +185,9 @@ func (s *Store) FindGatingTemplates(ctx context.Context, f clink.GatingTemplateF
 
 // UpdateGatingTemplate changes the template version with g's id in place. Its name, version
 // and site cannot change (left empty they are taken from the stored version). A version that
-// an attachment used is immutable, and a void one cannot change: ECONFLICT.
+// an attachment used is immutable, and a void one cannot change: ECONFLICT. As for
+// CreateGatingTemplate, callers go through flow.Service.UpdateTemplate, which checks the
+// Gating-ML document; the store does not parse it.
 func (s *Store) UpdateGatingTemplate(ctx context.Context, g *clink.GatingTemplate, reason string) error {
 	if err := requireReason(reason); err != nil {
 		return err
@@ -321,80 +318,40 @@ func scanAttachment(r scanner) (*clink.FCSAttachment, error) {
 	return a, nil
 }
 
-// gated is an upload's file gated with a template version, before anything is written.
-type gated struct {
-	sha      string
-	name     string
-	template *clink.GatingTemplate
-	measures clink.FlowMeasures
-}
-
-// AttachFCS attaches FCS files to observations (clink.FlowStore), all or none. The
-// observations and templates are read first and every file is gated outside the write
-// transaction; the write transaction then, file by file, stores the file (once per SHA-256),
-// corrects the observation's measures with reason clink.FCSReason, and records the attachment,
-// each audited. It refuses (EINVALID, nothing written) a file the FCS reader refuses, a
-// template whose gates cannot be applied to the file, and measures that would make the
-// observation invalid; and (ECONFLICT) a void observation, a template version changed
-// meanwhile, the same data set attached with the same template version before, and values
-// from another source without Replace. With several uploads, field errors name the upload as
-// files[i].
+// AttachFCS writes FCS attachments (clink.FlowStore), all or none, in one write transaction:
+// for each upload, in order, it stores the file (once per SHA-256), corrects the observation's
+// measures with the upload's Gating.Measures and reason clink.FCSReason, and records the
+// attachment, each audited. It does not read FCS files or Gating-ML: callers go through
+// flow.Service.Attach, which gates every file first and sets Gating. An upload without Gating
+// is an internal error.
+//
+// It refuses (EINVALID, nothing written) invalid upload fields, an upload whose Template does
+// not name the version that gated it, measures inconsistent with that version's mapping
+// (GateMapping.CheckMeasures) and measures that would make the observation invalid; (ENOTFOUND) an unknown observation or template; and (ECONFLICT) a void
+// observation, a template version voided or changed since it gated the file, the same data set
+// attached with the same template version before, and values from another source without
+// Replace. With several uploads, field errors name the upload as files[i].
 func (s *Store) AttachFCS(ctx context.Context, uploads []*clink.FCSUpload) ([]*clink.FCSAttachment, error) {
 	if len(uploads) == 0 {
 		return nil, clink.Invalid("files", "name at least one FCS file")
 	}
-	named := func(i int, err error) error {
-		var e *clink.Error
-		if len(uploads) == 1 || !errors.As(err, &e) || len(e.Fields) == 0 {
-			return err
-		}
-		return &clink.Error{Code: e.Code, Message: e.Message, Fields: e.Fields.Prefix(fmt.Sprintf("files[%d]", i))}
-	}
-	gs := make([]*gated, len(uploads))
+	n := len(uploads)
+	shas := make([]string, n) // hashed before the write transaction, as gating is
 	for i, u := range uploads {
 		if err := u.Validate(MaxFCSBytes); err != nil {
-			return nil, named(i, err)
+			return nil, clink.FileError(err, i, n)
 		}
-		gs[i] = &gated{sha: clink.SHA256Hex(u.Data), name: clink.BaseFileName(u.FileName)}
+		if u.Gating == nil {
+			return nil, fmt.Errorf("sqldb: attach_fcs: upload %d (%s) was not gated: attach FCS files through flow.Service", i, clink.BaseFileName(u.FileName))
+		}
+		shas[i] = clink.SHA256Hex(u.Data)
 	}
-	err := s.transact(ctx, "attach_fcs", true, func(t *tx) error {
+	out := make([]*clink.FCSAttachment, n)
+	err := s.transact(ctx, "attach_fcs", false, func(t *tx) error {
 		for i, u := range uploads {
-			o, err := t.observationByID(ctx, u.ObservationID)
+			a, err := t.attach(ctx, u, shas[i])
 			if err != nil {
-				return err
-			}
-			if o.Voided {
-				return clink.Errorf(clink.ECONFLICT, "observation %d is void: no file can be attached to it", o.ID)
-			}
-			ref, _ := clink.ParseTemplateRef(u.Template) // checked by Validate
-			gs[i].template, err = t.templateByRef(ctx, ref)
-			if clink.ErrorCode(err) == clink.ENOTFOUND {
-				return named(i, clink.Invalid("template", "%s", clink.ErrorMessage(err)))
-			}
-			if err != nil {
-				return err
-			}
-			if gs[i].template.Voided {
-				return named(i, clink.Invalid("template", "gating template %s is void (%s): it gates no more files",
-					gs[i].template.Ref(), gs[i].template.VoidReason))
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	for i, u := range uploads {
-		if gs[i].measures, err = gateFCS(gs[i].name, u.Data, u.DataSet, gs[i].template); err != nil {
-			return nil, named(i, err)
-		}
-	}
-	out := make([]*clink.FCSAttachment, len(uploads))
-	err = s.transact(ctx, "attach_fcs", false, func(t *tx) error {
-		for i, u := range uploads {
-			a, err := t.attach(ctx, u, gs[i])
-			if err != nil {
-				return named(i, err)
+				return clink.FileError(err, i, n)
 			}
 			out[i] = a
 		}
@@ -406,8 +363,9 @@ func (s *Store) AttachFCS(ctx context.Context, uploads []*clink.FCSUpload) ([]*c
 	return out, nil
 }
 
-// attach writes a gated upload in t.
-func (t *tx) attach(ctx context.Context, u *clink.FCSUpload, g *gated) (*clink.FCSAttachment, error) {
+// attach writes a gated upload, whose bytes have the hash sha, in t.
+func (t *tx) attach(ctx context.Context, u *clink.FCSUpload, sha string) (*clink.FCSAttachment, error) {
+	g, name := u.Gating, clink.BaseFileName(u.FileName)
 	// Take the observation's row lock before reading it, so that concurrent attachments to it
 	// (PostgreSQL runs them side by side) see each other's values instead of overwriting them.
 	if _, err := t.ExecContext(ctx, "UPDATE observations SET updated_by = updated_by WHERE id = $1", u.ObservationID); err != nil {
@@ -420,14 +378,20 @@ func (t *tx) attach(ctx context.Context, u *clink.FCSUpload, g *gated) (*clink.F
 	if old.Voided {
 		return nil, clink.Errorf(clink.ECONFLICT, "observation %d is void: no file can be attached to it", old.ID)
 	}
-	tmpl, err := t.templateByID(ctx, g.template.ID)
+	tmpl, err := t.templateByID(ctx, g.TemplateID)
 	if err != nil {
 		return nil, err
 	}
-	if tmpl.Voided || !tmpl.UpdatedAt.Equal(g.template.UpdatedAt) {
-		return nil, clink.Errorf(clink.ECONFLICT, "gating template %s changed while %s was gated; attach it again", tmpl.Ref(), g.name)
+	if tmpl.Voided || !tmpl.UpdatedAt.Equal(g.TemplateUpdatedAt) {
+		return nil, clink.Errorf(clink.ECONFLICT, "gating template %s changed while %s was gated; attach it again", tmpl.Ref(), name)
 	}
-	fileID, err := t.storeFCSFile(ctx, g.sha, u.Data)
+	if ref, _ := clink.ParseTemplateRef(u.Template); ref.Name != tmpl.Name || (ref.Version != 0 && ref.Version != tmpl.Version) {
+		return nil, clink.Invalid("template", "the upload of %s names gating template %s, but the file was gated with %s", name, ref, tmpl.Ref())
+	}
+	if err := tmpl.Mapping.CheckMeasures(g.Measures); err != nil {
+		return nil, err
+	}
+	fileID, err := t.storeFCSFile(ctx, sha, u.Data)
 	if err != nil {
 		return nil, err
 	}
@@ -436,19 +400,19 @@ func (t *tx) attach(ctx context.Context, u *clink.FCSUpload, g *gated) (*clink.F
 		old.ID, fileID, tmpl.ID, u.DataSet).Scan(&prior); {
 	case err == nil:
 		return nil, clink.Errorf(clink.ECONFLICT, "%s (sha256 %s) data set %d is already attached to observation %d with template %s (attachment %d)",
-			g.name, g.sha, u.DataSet, old.ID, tmpl.Ref(), prior)
+			name, sha, u.DataSet, old.ID, tmpl.Ref(), prior)
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, err
 	}
 
 	rec := copyObservation(old)
-	changed, err := rec.ApplyFlow(g.measures, u.Replace)
+	changed, err := rec.ApplyFlow(g.Measures, u.Replace)
 	if err != nil {
 		return nil, err
 	}
 	if err := rec.Validate(); err != nil {
 		return nil, &clink.Error{Code: clink.EINVALID, Fields: clink.ErrorFields(err),
-			Message: fmt.Sprintf("the measures of %s with template %s would make observation %d invalid", g.name, tmpl.Ref(), old.ID)}
+			Message: fmt.Sprintf("the measures of %s with template %s would make observation %d invalid", name, tmpl.Ref(), old.ID)}
 	}
 	if len(changed) > 0 {
 		t.restamp(ctx, &rec.Meta, old.Meta)
@@ -461,14 +425,14 @@ func (t *tx) attach(ctx context.Context, u *clink.FCSUpload, g *gated) (*clink.F
 		if err != nil {
 			return nil, err
 		}
-		if err := t.audit(ctx, actionUpdate, "observation", rec.ID, rec.Site, clink.FCSReason(g.name, g.sha, tmpl), old, &rec); err != nil {
+		if err := t.audit(ctx, actionUpdate, "observation", rec.ID, rec.Site, clink.FCSReason(name, sha, tmpl), old, &rec); err != nil {
 			return nil, err
 		}
 	}
 
-	att := &clink.FCSAttachment{ObservationID: old.ID, Culture: old.Culture, Site: old.Site, SHA256: g.sha,
-		FileName: g.name, Size: int64(len(u.Data)), TemplateID: tmpl.ID, TemplateName: tmpl.Name, TemplateVersion: tmpl.Version,
-		DataSet: u.DataSet, Events: g.measures.Events, Measures: g.measures, Changed: changed, Replace: u.Replace,
+	att := &clink.FCSAttachment{ObservationID: old.ID, Culture: old.Culture, Site: old.Site, SHA256: sha,
+		FileName: name, Size: int64(len(u.Data)), TemplateID: tmpl.ID, TemplateName: tmpl.Name, TemplateVersion: tmpl.Version,
+		DataSet: u.DataSet, Events: g.Measures.Events, Measures: g.Measures, Changed: changed, Replace: u.Replace,
 		CreatedAt: t.now, CreatedBy: clink.ActorFrom(ctx)}
 	if att.Changed == nil {
 		att.Changed = []string{}
@@ -590,96 +554,3 @@ func (s *Store) FindFCSFile(ctx context.Context, sha string) (*clink.FCSFile, []
 // default limit is 1,000,000,000 bytes; PostgreSQL's bytea holds 1 GiB). Servers and the
 // command line set their own, lower, limit (clink.DefaultMaxFCSBytes by default).
 const MaxFCSBytes int64 = 1_000_000_000
-
-// checkGatingML parses the template's Gating-ML document (gating.Parse validates it: ids,
-// references, cycles) and checks that every gate the mapping names has results in it: a
-// gate's id, or a Quadrant's (a QuadrantGate's own id has none).
-func checkGatingML(g *clink.GatingTemplate) error {
-	doc, err := gating.Parse(strings.NewReader(g.GatingML))
-	if err != nil {
-		return clink.Invalid("gating_ml", "%v", err)
-	}
-	ids := map[string]bool{}
-	for _, id := range doc.ResultIDs() {
-		ids[id] = true
-	}
-	return g.Mapping.CheckGates(func(id string) bool { return ids[id] })
-}
-
-// gateFCS reads data set dataset of the FCS file data (named name in messages) and applies the
-// gates of the template that its mapping needs, returning the mapped measures. A file the FCS
-// reader refuses, and gates that cannot be applied to the file (a channel it lacks), are
-// EINVALID on field "file", naming the file.
-func gateFCS(name string, data []byte, dataset int, g *clink.GatingTemplate) (m clink.FlowMeasures, err error) {
-	defer func() {
-		// The readers are fuzzed never to panic; should one, the upload fails alone.
-		if v := recover(); v != nil {
-			err = fmt.Errorf("sqldb: gate %s with %s: panic: %v", name, g.Ref(), v)
-		}
-	}()
-	ds, err := fcs.Read(bytes.NewReader(data), int64(len(data)), fcs.Options{DataSet: dataset})
-	if err != nil {
-		return m, clink.Invalid("file", "%s: %v", name, err)
-	}
-	doc, err := gating.Parse(strings.NewReader(g.GatingML))
-	if err != nil {
-		return m, clink.Invalid("template", "gating template %s no longer parses: %v", g.Ref(), err)
-	}
-	res, err := pruneGates(doc, g.Mapping.GateIDs()).Apply(ds)
-	if err != nil {
-		return m, clink.Invalid("file", "%s: the gates of template %s cannot be applied to it: %v", name, g.Ref(), err)
-	}
-	return g.Mapping.Measure(res.Events, func(id string) []bool {
-		r := res.Gate(id)
-		if r == nil {
-			return nil
-		}
-		vals := r.Members.Values(nil)
-		in := make([]bool, len(vals))
-		for i, v := range vals {
-			in[i] = v == 1
-		}
-		return in
-	})
-}
-
-// pruneGates returns a document with the gates of doc that the results ids need: their own
-// gates, and recursively the parents and Boolean operands of those, in document order. A
-// template's document may hold gates for other purposes, on channels a file lacks; they are
-// not evaluated.
-func pruneGates(doc *gating.Document, ids []string) *gating.Document {
-	owner := map[string]gating.Gate{} // result id -> the gate that yields it
-	for _, g := range doc.Gates {
-		owner[g.GateID()] = g
-		if q, ok := g.(*gating.QuadrantGate); ok {
-			for _, qu := range q.Quadrants {
-				owner[qu.ID] = g
-			}
-		}
-	}
-	need := map[gating.Gate]bool{}
-	var visit func(id string)
-	visit = func(id string) {
-		g, ok := owner[id]
-		if !ok || need[g] {
-			return
-		}
-		need[g] = true
-		visit(g.ParentID())
-		if b, ok := g.(*gating.BooleanGate); ok {
-			for _, op := range b.Operands {
-				visit(op.Ref)
-			}
-		}
-	}
-	for _, id := range ids {
-		visit(id)
-	}
-	out := &gating.Document{Transformations: doc.Transformations, Matrices: doc.Matrices, CustomInfo: doc.CustomInfo}
-	for _, g := range doc.Gates {
-		if need[g] {
-			out.Gates = append(out.Gates, g)
-		}
-	}
-	return out
-}

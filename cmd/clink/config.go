@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/sqldb"
 )
 
 func osGetenv(k string) string { return os.Getenv(k) }
@@ -35,6 +37,10 @@ type Config struct {
 	LogLevel string
 	// SessionIdle is how long a web session lasts unused (1m to 24h; default 30m).
 	SessionIdle time.Duration
+	// MaxFCSBytes bounds the FCS files of one upload, in bytes: the server's request body of
+	// files, and each file of clink fcs attach (1 to sqldb.MaxFCSBytes; default
+	// clink.DefaultMaxFCSBytes, 512 MiB).
+	MaxFCSBytes int64
 
 	// envProblems are the CLINK_* variables that could not be read, reported by Validate.
 	envProblems []string
@@ -42,7 +48,8 @@ type Config struct {
 
 // defaultConfig returns the defaults overridden by the environment.
 func (m *Main) defaultConfig() Config {
-	c := Config{Addr: DefaultAddr, DB: DefaultDB, LogFormat: "text", LogLevel: "info", SessionIdle: clink.DefaultSessionIdle}
+	c := Config{Addr: DefaultAddr, DB: DefaultDB, LogFormat: "text", LogLevel: "info", SessionIdle: clink.DefaultSessionIdle,
+		MaxFCSBytes: clink.DefaultMaxFCSBytes}
 	for env, dst := range map[string]*string{
 		"CLINK_ADDR": &c.Addr, "CLINK_DB": &c.DB, "CLINK_LOG_FORMAT": &c.LogFormat, "CLINK_LOG_LEVEL": &c.LogLevel,
 	} {
@@ -56,6 +63,14 @@ func (m *Main) defaultConfig() Config {
 			c.envProblems = append(c.envProblems, fmt.Sprintf("CLINK_SESSION_IDLE: %q is not a duration such as 30m or 2h", v))
 		} else {
 			c.SessionIdle = d
+		}
+	}
+	if v := m.Getenv("CLINK_MAX_FCS_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			c.envProblems = append(c.envProblems, fmt.Sprintf("CLINK_MAX_FCS_BYTES: %q is not a whole number of bytes", v))
+		} else {
+			c.MaxFCSBytes = n
 		}
 	}
 	return c
@@ -73,6 +88,7 @@ func (c *Config) serverFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json (env CLINK_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error (env CLINK_LOG_LEVEL)")
 	fs.DurationVar(&c.SessionIdle, "session-idle", c.SessionIdle, "how long a web session lasts unused, 1m to 24h (env CLINK_SESSION_IDLE)")
+	fs.Int64Var(&c.MaxFCSBytes, "max-fcs-bytes", c.MaxFCSBytes, fmt.Sprintf("the largest FCS upload, all files of a request together, in bytes, 1 to %d (env CLINK_MAX_FCS_BYTES)", sqldb.MaxFCSBytes))
 }
 
 // Validate checks the configuration before anything starts.
@@ -98,6 +114,9 @@ func (c Config) Validate() error {
 	if err := clink.CheckSessionIdle(c.SessionIdle); err != nil {
 		problems = append(problems, fmt.Sprintf("session-idle: %s is not between 1m and 24h", c.SessionIdle))
 	}
+	if c.MaxFCSBytes < 1 || c.MaxFCSBytes > sqldb.MaxFCSBytes {
+		problems = append(problems, fmt.Sprintf("max-fcs-bytes: %d is not between 1 and %d (what the database keeps)", c.MaxFCSBytes, sqldb.MaxFCSBytes))
+	}
 	if len(problems) > 0 {
 		return usageError("configuration: " + strings.Join(problems, "; "))
 	}
@@ -106,7 +125,8 @@ func (c Config) Validate() error {
 
 // String prints the configuration with the database password masked.
 func (c Config) String() string {
-	return fmt.Sprintf("addr=%s db=%s log-format=%s log-level=%s session-idle=%s", c.Addr, maskDSN(c.DB), c.LogFormat, c.LogLevel, c.SessionIdle)
+	return fmt.Sprintf("addr=%s db=%s log-format=%s log-level=%s session-idle=%s max-fcs-bytes=%d",
+		c.Addr, maskDSN(c.DB), c.LogFormat, c.LogLevel, c.SessionIdle, c.MaxFCSBytes)
 }
 
 func isPostgres(dsn string) bool {

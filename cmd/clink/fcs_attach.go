@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/flow"
 	"github.com/clink-consortium/clink/sqldb"
 )
 
@@ -24,7 +25,7 @@ type fcsAttachResult struct {
 }
 
 // fcsAttach gates FCS files with a gating template stored in the database and fills an
-// observation's nk_pct, t_pct and markers from them, all files or none (clink.FlowStore).
+// observation's nk_pct, t_pct and markers from them, all files or none (flow.Service.Attach).
 func (m *Main) fcsAttach(ctx context.Context, args []string) error {
 	cfg := m.defaultConfig()
 	fs := flag.NewFlagSet("fcs attach", flag.ContinueOnError)
@@ -35,7 +36,7 @@ func (m *Main) fcsAttach(ctx context.Context, args []string) error {
 	template := fs.String("template", "", "the gating template: NAME (its latest valid version) or NAME@VERSION (required)")
 	dataset := fs.Int("dataset", 0, "the data set to read, numbered from 0 (files with $NEXTDATA hold several)")
 	replace := fs.Bool("replace", false, "let the files' values replace values already recorded from another source")
-	maxBytes := fs.Int64("max-bytes", clink.DefaultMaxFCSBytes, "the largest FCS file accepted, in bytes")
+	maxBytes := fs.Int64("max-bytes", cfg.MaxFCSBytes, "the largest FCS file accepted, in bytes (env CLINK_MAX_FCS_BYTES)")
 	format := fs.String("format", formatTable, "output: table or json")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: clink fcs attach [--db DB] --observation ID --template NAME[@VERSION] [--dataset N] [--replace] [--format table|json] FILE...")
@@ -66,6 +67,7 @@ func (m *Main) fcsAttach(ctx context.Context, args []string) error {
 	case *format != formatTable && *format != formatJSON:
 		return usageError(fmt.Sprintf("--format: %q is not table or json", *format))
 	}
+	cfg.MaxFCSBytes = *maxBytes // the flag, checked above, overrides CLINK_MAX_FCS_BYTES
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -90,7 +92,8 @@ func (m *Main) fcsAttach(ctx context.Context, args []string) error {
 	for _, u := range ups {
 		u.ObservationID = o.ID
 	}
-	as, err := store.AttachFCS(clink.WithActor(ctx, cliActor), ups)
+	svc := &flow.Service{Store: store, MaxFCSBytes: *maxBytes}
+	as, err := svc.Attach(clink.WithActor(ctx, cliActor), ups)
 	if err != nil {
 		return fmt.Errorf("fcs attach: %w; nothing was changed", err)
 	}

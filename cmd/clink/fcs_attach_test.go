@@ -2,15 +2,22 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
 	"math"
+	nethttp "net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/flow"
 	"github.com/clink-consortium/clink/internal/pgtest"
 	"github.com/clink-consortium/clink/sqldb"
 )
@@ -55,7 +62,7 @@ func attachDB(t *testing.T, dialect string) (dsn string, c *clink.Culture) {
 	check(st.CreateObservation(ctx, &clink.Observation{CultureID: c.ID, Day: 7, ViableCells: 2e7}))
 	nk := 55.0
 	check(st.CreateObservation(ctx, &clink.Observation{CultureID: c.ID, Day: 14, ViableCells: 6e7, NKPct: &nk}))
-	check(st.CreateGatingTemplate(ctx, &clink.GatingTemplate{Site: "ZGZ", Name: "data1 panel", GatingML: string(gml),
+	check(flow.New(st).CreateTemplate(ctx, &clink.GatingTemplate{Site: "ZGZ", Name: "data1 panel", GatingML: string(gml),
 		Mapping: clink.GateMapping{Denominator: "Polygon1", NKPct: "Ellipsoid3D", TPct: "Polygon2",
 			Markers: map[string]string{"CD16": "Range2", "NKG2A": "Ellipse1"}}}))
 	return dsn, c
@@ -220,5 +227,110 @@ func testFCSAttach(t *testing.T, dialect string) {
 		if !strings.Contains(out, s) {
 			t.Errorf("table output does not contain %q:\n%s", s, out)
 		}
+	}
+}
+
+// TestMaxFCSBytesConfig checks the server's FCS upload limit: default, environment, flag over
+// environment, and the refusals of Validate.
+func TestMaxFCSBytesConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     string
+		args    []string
+		want    int64
+		problem string // empty: valid
+	}{
+		{"default", "", nil, clink.DefaultMaxFCSBytes, ""},
+		{"environment", "1048576", nil, 1 << 20, ""},
+		{"flag over environment", "1048576", []string{"--max-fcs-bytes", "2000"}, 2000, ""},
+		{"the database's limit", "", []string{"--max-fcs-bytes", strconv.FormatInt(sqldb.MaxFCSBytes, 10)}, sqldb.MaxFCSBytes, ""},
+		{"environment not a number", "512MiB", nil, clink.DefaultMaxFCSBytes, "CLINK_MAX_FCS_BYTES"},
+		{"zero", "", []string{"--max-fcs-bytes", "0"}, 0, "max-fcs-bytes"},
+		{"negative", "-1", nil, -1, "max-fcs-bytes"},
+		{"above the database's limit", "", []string{"--max-fcs-bytes", strconv.FormatInt(sqldb.MaxFCSBytes+1, 10)}, sqldb.MaxFCSBytes + 1, "max-fcs-bytes"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &Main{Getenv: func(k string) string {
+				if k == "CLINK_MAX_FCS_BYTES" {
+					return tc.env
+				}
+				return ""
+			}}
+			c := m.defaultConfig()
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			c.serverFlags(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			if c.MaxFCSBytes != tc.want {
+				t.Errorf("got MaxFCSBytes %d, want %d", c.MaxFCSBytes, tc.want)
+			}
+			err := c.Validate()
+			switch {
+			case tc.problem == "" && err != nil:
+				t.Errorf("got %v, want a valid configuration", err)
+			case tc.problem != "" && (err == nil || !strings.Contains(err.Error(), tc.problem)):
+				t.Errorf("got %v, want an error naming %s", err, tc.problem)
+			}
+			if tc.problem == "" && !strings.Contains(c.String(), fmt.Sprintf("max-fcs-bytes=%d", tc.want)) {
+				t.Errorf("got config string %q, want it to show max-fcs-bytes=%d", c.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestServeMaxFCSBytes runs `clink serve --max-fcs-bytes` and uploads data1.fcs: above the
+// limit the answer is 413 and nothing changes; at the limit the file is attached.
+func TestServeMaxFCSBytes(t *testing.T) {
+	dsn, c := attachDB(t, sqldb.DialectSQLite)
+	data1, err := os.ReadFile(flowFile(t, "gatingml2", "FCSFiles", "data1.fcs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addAdmin(t, dsn) // serve needs an admin; uploads need a researcher of the site
+	if _, errOut, err := runClinkIO(t, map[string]string{"CLINK_PASSWORD": "pipettes and plates"}, "", "user", "add", "--db", dsn,
+		"--username", "ana", "--name", "Ana López", "--email", "ana@unizar.es", "--site", "ZGZ", "--role", "researcher"); err != nil {
+		t.Fatalf("user add: %v\n%s", err, errOut)
+	}
+	token := tokenFor(t, dsn, "ana")
+	st, err := sqldb.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, _, err := st.FindObservations(context.Background(), clink.ObservationFilter{CultureID: c.ID})
+	st.Close()
+	if err != nil || len(obs) == 0 || obs[0].Day != 7 {
+		t.Fatalf("observations of %s: %v, %v", c.Code, obs, err)
+	}
+	post := func(base string) int {
+		t.Helper()
+		url := fmt.Sprintf("%s/api/v1/observations/%d/fcs?template=data1+panel&filename=data1.fcs", base, obs[0].ID)
+		req, err := nethttp.NewRequest("POST", url, bytes.NewReader(data1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/vnd.isac.fcs")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := nethttp.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	before := dbState(t, dsn)
+	small, _ := startClink(t, "serve", "--db", dsn, "--max-fcs-bytes", strconv.Itoa(len(data1)-1))
+	if got := post(small.BaseURL); got != 413 {
+		t.Errorf("data1.fcs (%d bytes) to a server limited to one byte less: got status %d, want 413", len(data1), got)
+	}
+	if after := dbState(t, dsn); after != before {
+		t.Errorf("a refused upload changed the database")
+	}
+	exact, _ := startClink(t, "serve", "--db", dsn, "--max-fcs-bytes", strconv.Itoa(len(data1)))
+	if got := post(exact.BaseURL); got != 201 {
+		t.Errorf("data1.fcs (%d bytes) to a server limited to its size: got status %d, want 201", len(data1), got)
 	}
 }

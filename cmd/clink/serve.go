@@ -68,7 +68,7 @@ func (m *Main) serve(ctx context.Context, cfg Config, store *sqldb.Store) error 
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	srv := &nethttp.Server{
-		Handler:           http.NewServer(store, http.Options{Logger: logger, SessionIdle: cfg.SessionIdle}).Handler(),
+		Handler:           http.NewServer(store, http.Options{Logger: logger, SessionIdle: cfg.SessionIdle, MaxFCSBytes: cfg.MaxFCSBytes}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,
