@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/clink-consortium/clink/fcs"
 )
 
 // flowDir is the shared flow-cytometry data (../shared/data/flow from the repository root);
@@ -804,5 +806,37 @@ func TestFCSRepairFlags(t *testing.T) {
 		if len(times) != 1 || times[0] != tc.time {
 			t.Errorf("%v: time channels %q, want %s", tc.args, times, tc.time)
 		}
+	}
+}
+
+// BenchmarkFCSGateBatch gates a batch of 1,000 files of 100,000 events x 20 float32 channels
+// (fcs.WriteSynthetic, 8 MB each) with the reference gating of flow.md section 6
+// (testdata/fcs/synthetic_gates.xml), counts only. The 1,000 names are hard links to one file,
+// so the batch is read from the page cache, as a batch the cytometer just wrote would be. Run
+// it with -cpu 1,2 to see the worker pool scale with cores.
+func BenchmarkFCSGateBatch(b *testing.B) {
+	tmp := b.TempDir()
+	first := filepath.Join(tmp, "sample0000.fcs")
+	f, err := os.Create(first)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := fcs.WriteSynthetic(f, 100_000, 20, 1); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	files := []string{first}
+	for i := 1; i < 1000; i++ {
+		name := filepath.Join(tmp, fmt.Sprintf("sample%04d.fcs", i))
+		if err := os.Link(first, name); err != nil {
+			b.Fatal(err)
+		}
+		files = append(files, name)
+	}
+	xml := filepath.Join("testdata", "fcs", "synthetic_gates.xml")
+	for b.Loop() {
+		runQuiet(b, append([]string{"fcs", "gate", "--gating-ml", xml, "--format", "csv"}, files...)...)
 	}
 }
