@@ -30,8 +30,20 @@ type Comparison struct {
 	AssayMethod string             `json:"assay_method,omitempty"`
 	Protocols   []ComparedProtocol `json:"protocols"`
 	NCultures   int                `json:"n_cultures"` // cultures with a value
-	Result      *stats.Comparison  `json:"result"`
-	Notes       []string           `json:"notes"`
+	// Values are the values compared, one per culture, in the order of the protocols.
+	Values []ComparedValue   `json:"values"`
+	Result *stats.Comparison `json:"result"`
+	Notes  []string          `json:"notes"`
+}
+
+// ComparedValue is the value one culture contributes to a comparison.
+type ComparedValue struct {
+	CultureID int64   `json:"culture_id"`
+	Culture   string  `json:"culture"` // its code
+	Donor     string  `json:"donor"`
+	Protocol  string  `json:"protocol"` // the label of its protocol in the comparison
+	Day       int     `json:"day"`      // the day of the observation the value is from
+	Value     float64 `json:"value"`
 }
 
 // ComparedProtocol is one protocol of a comparison as the data resolved it.
@@ -73,7 +85,7 @@ func (s *Service) Compare(ctx context.Context, req CompareRequest) (*Comparison,
 	if err := fe.Err(); err != nil {
 		return nil, err
 	}
-	cmp := &Comparison{Metric: metric, Day: req.Day, Scale: scaleOf(metric), Protocols: []ComparedProtocol{}, Notes: []string{}}
+	cmp := &Comparison{Metric: metric, Day: req.Day, Scale: scaleOf(metric), Protocols: []ComparedProtocol{}, Values: []ComparedValue{}, Notes: []string{}}
 	sc := scope{protocols: map[int64]string{}, day: req.Day, method: req.Method}
 	seen := map[int64]string{}
 	for _, name := range req.Protocols {
@@ -127,6 +139,8 @@ func (s *Service) Compare(ctx context.Context, req CompareRequest) (*Comparison,
 				continue
 			}
 			rows = append(rows, stats.Row{Donor: o.Donor, Protocol: cp.Label, Value: *v})
+			cmp.Values = append(cmp.Values, ComparedValue{CultureID: o.CultureID, Culture: o.Culture, Donor: o.Donor,
+				Protocol: cp.Label, Day: o.Day, Value: *v})
 			cmp.Protocols[i].NCultures++
 		}
 	}

@@ -115,10 +115,12 @@ func (s *Service) outcomes(ctx context.Context, sc scope) ([]Outcome, string, *c
 	left := &counter{}
 	var out []Outcome
 	for _, c := range rec.cultures {
-		o, ok := outcomeOf(c, rec.labels[c.ID], rec.obs[c.ID], sc.day, left)
-		if ok {
-			out = append(out, o)
+		o, excluded := outcomeOf(c, rec.labels[c.ID], rec.obs[c.ID], sc.day)
+		if excluded != "" {
+			left.add(excluded)
+			continue
 		}
+		out = append(out, o)
 	}
 	// Killing: the latest K562 assay on or before the outcome day, one method for all.
 	method := sc.method
@@ -133,7 +135,7 @@ func (s *Service) outcomes(ctx context.Context, sc scope) ([]Outcome, string, *c
 
 // outcomeOf computes the kinetics of culture c and picks the observation of the day asked
 // for, or the harvest.
-func outcomeOf(c *clink.Culture, label string, obs []*clink.Observation, day *int, left *counter) (Outcome, bool) {
+func outcomeOf(c *clink.Culture, label string, obs []*clink.Observation, day *int) (o Outcome, excluded string) {
 	var at *clink.Observation
 	switch {
 	case day != nil:
@@ -143,18 +145,14 @@ func outcomeOf(c *clink.Culture, label string, obs []*clink.Observation, day *in
 			}
 		}
 		if at == nil {
-			left.add("no observation on the day asked for")
-			return Outcome{}, false
+			return Outcome{}, "no observation on the day asked for"
 		}
 	case c.Status == clink.StatusRunning:
-		left.add("still running: no harvest yet")
-		return Outcome{}, false
+		return Outcome{}, "still running: no harvest yet"
 	case c.Status == clink.StatusStopped:
-		left.add("stopped before harvest")
-		return Outcome{}, false
+		return Outcome{}, "stopped before harvest"
 	case len(obs) == 0:
-		left.add("completed without observations")
-		return Outcome{}, false
+		return Outcome{}, "completed without observations"
 	default:
 		at = obs[len(obs)-1]
 	}
@@ -166,7 +164,7 @@ func outcomeOf(c *clink.Culture, label string, obs []*clink.Observation, day *in
 		counts = append(counts, CountOf(o))
 	}
 	m := kinetics.Compute(c.StartingCells, c.StartingNKPct/100, counts, kinetics.Options{SkipFits: true})
-	o := Outcome{
+	o = Outcome{
 		Outcome: rank.Outcome{
 			Culture: c.Code, Donor: c.Donor, Protocol: label,
 			StartingNKFraction: c.StartingNKPct / 100,
@@ -179,7 +177,7 @@ func outcomeOf(c *clink.Culture, label string, obs []*clink.Observation, day *in
 			o.NKFold = p.FoldNK
 		}
 	}
-	return o, true
+	return o, ""
 }
 
 // CountOf turns an observation into the plain values kinetics works on.
@@ -253,4 +251,72 @@ func addKilling(o *Outcome, obs []*clink.Observation, assays []*clink.Assay, met
 			o.noLU30 += " (" + strings.Join(an.Flags, ", ") + ")"
 		}
 	}
+}
+
+// CultureOutcome is one culture's outcome as the analyses take it, or why it has none.
+type CultureOutcome struct {
+	Outcome
+	// Culture is the culture (it shadows Outcome's culture code).
+	Culture *clink.Culture
+	// Excluded says why the culture has no outcome ("" when it has one); Outcome is then zero.
+	Excluded string
+	// NoLU30 says why an outcome has no LU30 ("" when it has one).
+	NoLU30 string
+}
+
+// CultureOutcomes computes the outcome of each culture that is not voided at day (nil: the
+// harvest of completed cultures), with killing from its latest K562 assay of method ("": the
+// most frequent method among these cultures), by the rules of Compare and Ranking. It reads
+// the cultures' observations and assays in one snapshot, culture by culture, so that a page
+// about a few cultures does not read the whole store. The result keeps the order of cultures.
+func (s *Service) CultureOutcomes(ctx context.Context, cultures []*clink.Culture, day *int, method string) ([]CultureOutcome, error) {
+	rec := &records{obs: map[int64][]*clink.Observation{}, assays: map[int64][]*clink.Assay{}}
+	err := s.Store.Atomic(ctx, func(st clink.Store) error {
+		for _, c := range cultures {
+			if c.Voided {
+				continue
+			}
+			obs, err := clink.ReadAll(func(p clink.Page) ([]*clink.Observation, int, error) {
+				return st.FindObservations(ctx, clink.ObservationFilter{CultureID: c.ID, Page: p})
+			})
+			if err != nil {
+				return err
+			}
+			assays, err := clink.ReadAll(func(p clink.Page) ([]*clink.Assay, int, error) {
+				return st.FindAssays(ctx, clink.AssayFilter{CultureID: c.ID, Page: p})
+			})
+			if err != nil {
+				return err
+			}
+			rec.obs[c.ID] = slices.DeleteFunc(obs, func(o *clink.Observation) bool { return o.Voided })
+			slices.SortStableFunc(rec.obs[c.ID], func(a, b *clink.Observation) int { return a.Day - b.Day })
+			rec.assays[c.ID] = slices.DeleteFunc(assays, func(a *clink.Assay) bool { return a.Voided })
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CultureOutcome, 0, len(cultures))
+	var have []Outcome
+	for _, c := range cultures {
+		if c.Voided {
+			continue
+		}
+		o, excluded := outcomeOf(c, c.ProtocolName, rec.obs[c.ID], day)
+		out = append(out, CultureOutcome{Outcome: o, Culture: c, Excluded: excluded})
+		if excluded == "" {
+			have = append(have, o)
+		}
+	}
+	if method == "" {
+		method = commonMethod(have, rec.assays)
+	}
+	for i := range out {
+		if out[i].Excluded == "" {
+			addKilling(&out[i].Outcome, rec.obs[out[i].Culture.ID], rec.assays[out[i].Culture.ID], method)
+			out[i].NoLU30 = out[i].noLU30
+		}
+	}
+	return out, nil
 }

@@ -190,3 +190,85 @@ func TestOutcomesMethod(t *testing.T) {
 		}
 	}
 }
+
+// TestCultureOutcomes checks that the outcomes of a chosen set of cultures follow the rules of
+// the store-wide analysis: the same values and reasons as TestOutcomesAtHarvest, excluded
+// cultures kept with the reason, the order of the cultures given, and the method chosen among
+// these cultures only (c4 alone: its flow-based assay gives it an LU30 here).
+func TestCultureOutcomes(t *testing.T) {
+	c := newConsortium(t)
+	s := New(c.store)
+	ctx := context.Background()
+	names := []string{"c8", "c1", "c6", "c3"}
+	var cultures []*clink.Culture
+	for _, n := range names {
+		cultures = append(cultures, c.cultures[n])
+	}
+	got, err := s.CultureOutcomes(ctx, cultures, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(names) {
+		t.Fatalf("got %d outcomes, want %d", len(got), len(names))
+	}
+	want := []struct {
+		excluded string
+		fold     float64
+		noLU30   string
+	}{
+		{"still running: no harvest yet", none, ""},
+		{"", 160, ""},
+		{"stopped before harvest", none, ""},
+		{"", 30, "no NK purity and viability on the assay day: E:T not corrected (§6.4)"},
+	}
+	for i, w := range want {
+		o := got[i]
+		if o.Culture.ID != cultures[i].ID {
+			t.Errorf("outcome %d: culture %s, want %s", i, o.Culture.Code, cultures[i].Code)
+		}
+		if o.Excluded != w.excluded || o.NoLU30 != w.noLU30 {
+			t.Errorf("%s: excluded %q, no LU30 %q; want %q, %q", names[i], o.Excluded, o.NoLU30, w.excluded, w.noLU30)
+		}
+		if w.excluded == "" {
+			checkPtr(t, names[i]+" NK fold", o.NKFold, w.fold, 1e-12)
+		}
+	}
+	checkPtr(t, "c1 LU30", got[1].LU30, curveC1d14.lu(30), 1e-6)
+
+	flow, err := s.CultureOutcomes(ctx, []*clink.Culture{c.cultures["c4"]}, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flow[0].AssayMethod != clink.MethodFlow || flow[0].LU30 == nil {
+		t.Errorf("c4 alone: method %q, LU30 %v; want its flow-based assay's LU30", flow[0].AssayMethod, flow[0].LU30)
+	}
+}
+
+// TestComparisonValues checks that a comparison lists the values it rests on, one per culture,
+// and that they are the values its summary describes.
+func TestComparisonValues(t *testing.T) {
+	c := newConsortium(t)
+	cmp, err := New(c.store).Compare(context.Background(), CompareRequest{Protocols: []string{nameA, nameB}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byProtocol := map[string][]float64{}
+	for _, v := range cmp.Values {
+		byProtocol[v.Protocol] = append(byProtocol[v.Protocol], v.Value)
+		if cu := c.cultures[c.names[v.CultureID]]; cu == nil || cu.Code != v.Culture || cu.Donor != v.Donor {
+			t.Errorf("value %+v does not name its culture and donor", v)
+		}
+	}
+	if len(cmp.Values) != cmp.NCultures {
+		t.Errorf("got %d values, want n_cultures %d", len(cmp.Values), cmp.NCultures)
+	}
+	want := map[string][]float64{nameA: {160, 30, 10}, nameB: {180, 60, 20}}
+	for p, w := range want {
+		g := byProtocol[p]
+		slices.Sort(g)
+		slices.Sort(w)
+		if !slices.EqualFunc(g, w, func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*b }) {
+			t.Errorf("%s: values %v, want %v", p, g, w)
+		}
+	}
+}
