@@ -33,7 +33,9 @@ type CultureFilter struct {
 
 // ObservationFilter selects a culture's observations; voided ones are left out unless asked for.
 type ObservationFilter struct {
-	CultureID     int64
+	CultureID int64
+	// ProtocolID selects the observations of the cultures of one protocol version.
+	ProtocolID    int64
 	IncludeVoided bool
 	Page
 }
@@ -42,6 +44,8 @@ type ObservationFilter struct {
 type AssayFilter struct {
 	Site      string
 	CultureID int64
+	// ProtocolID selects the assays of the cultures of one protocol version.
+	ProtocolID int64
 	Page
 }
 

@@ -1,7 +1,9 @@
 package analysis
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -49,48 +51,56 @@ type records struct {
 
 func (s *Service) read(ctx context.Context, sc scope) (*records, error) {
 	rec := &records{obs: map[int64][]*clink.Observation{}, assays: map[int64][]*clink.Assay{}, labels: map[int64]string{}}
+	// A comparison reads the records of its protocol versions only; the ranking reads them all
+	// (protocol 0: no filter).
+	protocols := []int64{0}
+	if sc.protocols != nil {
+		protocols = slices.Sorted(maps.Keys(sc.protocols))
+	}
 	err := s.Store.Atomic(ctx, func(st clink.Store) error {
-		cultures, err := clink.ReadAll(func(p clink.Page) ([]*clink.Culture, int, error) {
-			return st.FindCultures(ctx, clink.CultureFilter{Page: p})
-		})
-		if err != nil {
-			return err
-		}
-		for _, c := range cultures {
-			if c.Voided {
-				continue
+		for _, pid := range protocols {
+			cultures, err := clink.ReadAll(func(p clink.Page) ([]*clink.Culture, int, error) {
+				return st.FindCultures(ctx, clink.CultureFilter{ProtocolID: pid, Page: p})
+			})
+			if err != nil {
+				return err
 			}
-			label := c.ProtocolName
-			if sc.protocols != nil {
-				l, ok := sc.protocols[c.ProtocolID]
-				if !ok {
+			for _, c := range cultures {
+				if c.Voided {
 					continue
 				}
-				label = l
+				label := c.ProtocolName
+				if sc.protocols != nil {
+					l, ok := sc.protocols[c.ProtocolID]
+					if !ok {
+						continue
+					}
+					label = l
+				}
+				rec.labels[c.ID] = label
+				rec.cultures = append(rec.cultures, c)
 			}
-			rec.labels[c.ID] = label
-			rec.cultures = append(rec.cultures, c)
-		}
-		obs, err := clink.ReadAll(func(p clink.Page) ([]*clink.Observation, int, error) {
-			return st.FindObservations(ctx, clink.ObservationFilter{Page: p})
-		})
-		if err != nil {
-			return err
-		}
-		for _, o := range obs {
-			if _, ok := rec.labels[o.CultureID]; ok && !o.Voided {
-				rec.obs[o.CultureID] = append(rec.obs[o.CultureID], o)
+			obs, err := clink.ReadAll(func(p clink.Page) ([]*clink.Observation, int, error) {
+				return st.FindObservations(ctx, clink.ObservationFilter{ProtocolID: pid, Page: p})
+			})
+			if err != nil {
+				return err
 			}
-		}
-		assays, err := clink.ReadAll(func(p clink.Page) ([]*clink.Assay, int, error) {
-			return st.FindAssays(ctx, clink.AssayFilter{Page: p})
-		})
-		if err != nil {
-			return err
-		}
-		for _, a := range assays {
-			if _, ok := rec.labels[a.CultureID]; ok && !a.Voided {
-				rec.assays[a.CultureID] = append(rec.assays[a.CultureID], a)
+			for _, o := range obs {
+				if _, ok := rec.labels[o.CultureID]; ok && !o.Voided {
+					rec.obs[o.CultureID] = append(rec.obs[o.CultureID], o)
+				}
+			}
+			assays, err := clink.ReadAll(func(p clink.Page) ([]*clink.Assay, int, error) {
+				return st.FindAssays(ctx, clink.AssayFilter{ProtocolID: pid, Page: p})
+			})
+			if err != nil {
+				return err
+			}
+			for _, a := range assays {
+				if _, ok := rec.labels[a.CultureID]; ok && !a.Voided {
+					rec.assays[a.CultureID] = append(rec.assays[a.CultureID], a)
+				}
 			}
 		}
 		return nil
@@ -98,6 +108,7 @@ func (s *Service) read(ctx context.Context, sc scope) (*records, error) {
 	if err != nil {
 		return nil, err
 	}
+	slices.SortFunc(rec.cultures, func(a, b *clink.Culture) int { return cmp.Compare(a.ID, b.ID) })
 	for id := range rec.obs {
 		slices.SortStableFunc(rec.obs[id], func(a, b *clink.Observation) int { return a.Day - b.Day })
 	}

@@ -118,11 +118,12 @@ func (s *Store) FindAssays(ctx context.Context, f clink.AssayFilter) ([]*clink.A
 	var w where
 	w.addIf(f.Site != "", "a.site = ?", f.Site)
 	w.addIf(f.CultureID != 0, "a.culture_id = ?", f.CultureID)
+	w.addIf(f.ProtocolID != 0, "c.protocol_id = ?", f.ProtocolID)
 	out := []*clink.Assay{}
 	var total int
 	err = s.transact(ctx, "find_assays", true, func(t *tx) error {
 		var err error
-		if total, err = t.count(ctx, "assays a", &w); err != nil {
+		if total, err = t.count(ctx, assayFrom, &w); err != nil {
 			return err
 		}
 		limit, args := w.page(pg)

@@ -126,12 +126,17 @@ func (s *Store) FindObservations(ctx context.Context, f clink.ObservationFilter)
 	}
 	var w where
 	w.addIf(f.CultureID != 0, "o.culture_id = ?", f.CultureID)
+	w.addIf(f.ProtocolID != 0, "c.protocol_id = ?", f.ProtocolID)
 	w.addIf(!f.IncludeVoided, "o.voided = ?", false)
 	out := []*clink.Observation{}
 	var total int
 	err = s.transact(ctx, "find_observations", true, func(t *tx) error {
 		var err error
-		if total, err = t.count(ctx, "observations o", &w); err != nil {
+		from := "observations o"
+		if f.ProtocolID != 0 {
+			from = observationFrom
+		}
+		if total, err = t.count(ctx, from, &w); err != nil {
 			return err
 		}
 		limit, args := w.page(pg)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -864,5 +865,49 @@ func TestMigrateIdempotent(t *testing.T) {
 			t.Fatalf("Migrate again changed data (-before +after):\n%s", diff)
 		}
 		must(t, s.Ping(actx))
+	})
+}
+
+// TestProtocolFilters checks that observations and assays can be listed by the protocol
+// version of their culture, with totals that count only those.
+func TestProtocolFilters(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *sqldb.Store) {
+		f := seed(t, s)
+		other := newCulture("BCN", f.bcnDonor, f.plain)
+		must(t, s.CreateCulture(actx, other))
+		for _, c := range []*clink.Culture{f.zgzCulture, f.bcnCulture, other} {
+			for _, day := range []int{0, 7} {
+				must(t, s.CreateObservation(actx, newObservation(c, day)))
+			}
+			must(t, s.CreateAssay(actx, newAssay(c)))
+		}
+		for _, tc := range []struct {
+			protocol *clink.Protocol
+			cultures []int64
+		}{
+			{f.protocol, []int64{f.zgzCulture.ID, f.bcnCulture.ID}},
+			{f.plain, []int64{other.ID}},
+		} {
+			obs, n, err := s.FindObservations(actx, clink.ObservationFilter{ProtocolID: tc.protocol.ID, Page: clink.Page{Limit: 3}})
+			must(t, err)
+			if n != 2*len(tc.cultures) || len(obs) != min(3, n) {
+				t.Errorf("observations of %s: got %d of total %d, want total %d", tc.protocol.Name, len(obs), n, 2*len(tc.cultures))
+			}
+			for _, o := range obs {
+				if !slices.Contains(tc.cultures, o.CultureID) {
+					t.Errorf("observations of %s: got one of culture %d", tc.protocol.Name, o.CultureID)
+				}
+			}
+			assays, n, err := s.FindAssays(actx, clink.AssayFilter{ProtocolID: tc.protocol.ID})
+			must(t, err)
+			if n != len(tc.cultures) || len(assays) != n {
+				t.Errorf("assays of %s: got %d of total %d, want %d", tc.protocol.Name, len(assays), n, len(tc.cultures))
+			}
+			for _, a := range assays {
+				if !slices.Contains(tc.cultures, a.CultureID) {
+					t.Errorf("assays of %s: got one of culture %d", tc.protocol.Name, a.CultureID)
+				}
+			}
+		}
 	})
 }
