@@ -913,7 +913,7 @@ func testAnalyzeCompare(t *testing.T, db string, names map[string][]int) {
 			t.Fatalf("the demo has no protocol %q", n)
 		}
 	}
-	cmpKeys := []string{"metric", "day", "scale", "protocols", "n_cultures", "result", "notes"}
+	cmpKeys := []string{"metric", "day", "scale", "protocols", "n_cultures", "values", "result", "notes"}
 
 	got := obj(t, "compare", analyzeJSON(t, "compare", "--db", db, "--protocol", il2, "--protocol", il2il15))
 	checkKeys(t, "compare", got, cmpKeys)
