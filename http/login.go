@@ -1,49 +1,28 @@
 package http
 
 import (
-	"bytes"
 	"context"
-	"embed"
-	"html/template"
 	"net/http"
 	"strings"
 
 	"github.com/clink-consortium/clink"
 )
 
-//go:embed templates/*.html
-var templateFS embed.FS
-
-// templates are the server-rendered pages, parsed once at start-up: a broken template stops
-// the program before it serves anything.
-var templates = template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join}).
-	ParseFS(templateFS, "templates/*.html"))
-
 // maxLoginForm bounds the body of a sign-in form.
 const maxLoginForm = 16 << 10
 
-// pageCSP is the Content-Security-Policy of the web pages: nothing but this origin's own
-// resources, no inline script, forms posted only here, and no framing (clickjacking).
-const pageCSP = "default-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-
-// UIRoutes returns the route table of the web pages. Their permissions follow the rules of
-// the API's; a page that needs a signed-in user redirects a visitor who is not to /login.
-func (s *Server) UIRoutes() []Route { return append([]Route(nil), s.uiRoutes...) }
-
-func (s *Server) uiRouteTable() []Route {
-	return []Route{
-		{"GET", "/login", "loginPage", PermPublic, s.loginPage},
-		{"POST", "/login", "login", PermPublic, s.login},
-		{"GET", "/{$}", "home", PermRead, s.home},
-		{"POST", "/logout", "logout", PermRead, s.logout},
-	}
-}
-
 // guardPage is guard for web pages: a visitor who is not signed in is sent to /login (303)
-// instead of answered 401.
+// instead of answered 401, and an error the handler returns is answered as an HTML page
+// (renderError) rather than a problem document.
 func (s *Server) guardPage(rt Route) handlerFunc {
+	handle := func(w http.ResponseWriter, r *http.Request) error {
+		if err := rt.Handle(w, r); err != nil {
+			s.renderError(w, r, err)
+		}
+		return nil
+	}
 	if rt.Perm == PermPublic {
-		return rt.Handle
+		return handle
 	}
 	return func(w http.ResponseWriter, r *http.Request) error {
 		u, err := s.authenticate(r)
@@ -55,33 +34,19 @@ func (s *Server) guardPage(rt Route) handlerFunc {
 			return nil
 		}
 		if err != nil {
-			return err
+			s.renderError(w, r, err)
+			return nil
 		}
 		ctx := context.WithValue(r.Context(), userKey{}, u)
 		ctx = context.WithValue(ctx, permKey{}, rt.Perm)
 		ctx = clink.WithActor(ctx, u.Username)
+		r = r.WithContext(ctx)
 		if !permits(u, rt.Perm, u.Site) {
-			return forbidden(u, rt.Perm, "")
+			s.renderError(w, r, forbidden(u, rt.Perm, ""))
+			return nil
 		}
-		return rt.Handle(w, r.WithContext(ctx))
+		return handle(w, r)
 	}
-}
-
-// render writes the page template name with data and status.
-func (s *Server) render(w http.ResponseWriter, status int, name string, data any) error {
-	var buf bytes.Buffer
-	if err := templates.ExecuteTemplate(&buf, name, data); err != nil {
-		return err
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", pageCSP)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
-	return nil
 }
 
 // loginForm is the data of the sign-in page.
@@ -92,7 +57,7 @@ type loginForm struct {
 
 // loginPage serves the sign-in form.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
-	return s.render(w, http.StatusOK, "login", loginForm{})
+	return s.render(w, r, http.StatusOK, "login", page{Title: "Sign in", Data: loginForm{}})
 }
 
 // login checks the form's username and password with the store. On success it opens a new
@@ -101,20 +66,23 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 // message (bad credentials, throttled or locked) and the typed username, with status 401.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxLoginForm)
+	show := func(status int, form loginForm) error {
+		return s.render(w, r, status, "login", page{Title: "Sign in", Data: form})
+	}
 	if err := r.ParseForm(); err != nil {
-		return s.render(w, http.StatusBadRequest, "login", loginForm{Error: "The sign-in form could not be read; please try again."})
+		return show(http.StatusBadRequest, loginForm{Error: "The sign-in form could not be read; please try again."})
 	}
 	username := strings.TrimSpace(r.PostForm.Get("username"))
 	password := r.PostForm.Get("password")
 	form := loginForm{Username: username}
 	if username == "" || password == "" {
 		form.Error = "Enter your username and password."
-		return s.render(w, http.StatusUnauthorized, "login", form)
+		return show(http.StatusUnauthorized, form)
 	}
 	u, err := s.store.Authenticate(r.Context(), username, password)
 	if clink.ErrorCode(err) == clink.EUNAUTHORIZED {
 		form.Error = clink.ErrorMessage(err)
-		return s.render(w, http.StatusUnauthorized, "login", form)
+		return show(http.StatusUnauthorized, form)
 	}
 	if err != nil {
 		return err
@@ -126,11 +94,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	setSessionCookie(w, r, id)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
-}
-
-// home is the signed-in start page: who the user is, and a sign-out button.
-func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
-	return s.render(w, http.StatusOK, "home", struct{ User *clink.User }{UserFrom(r.Context())})
 }
 
 // logout ends the request's session, if it has one, forgets its cookie and sends the browser

@@ -1,6 +1,7 @@
 // Package http serves CLINK's REST API: JSON over HTTP under /api/v1/, described by the
-// embedded OpenAPI document (openapi.yaml), and its web pages, starting with the sign-in page
-// (login.go), whose sessions also authenticate API requests (session.go). Handlers talk only
+// embedded OpenAPI document (openapi.yaml), and the web application (ui.go: server-rendered
+// pages over the same store and permissions; sign-in in login.go, whose sessions also
+// authenticate API requests, session.go). Handlers talk only
 // to a clink.Store; API errors are answered as RFC 9457 problem documents, mapped from the
 // domain's error kinds in error.go.
 // Every route but the health check and the OpenAPI documents needs an authenticated user
@@ -51,6 +52,7 @@ type Server struct {
 	sessionIdle    time.Duration
 	maxFCSBytes    int64 // Options.MaxFCSBytes; see fcsLimit
 	mux            *http.ServeMux
+	ui             uiState // the web pages' clock and kept scoreboard (ui_dashboard.go)
 }
 
 // NewServer returns the API server over store. It panics when a route of the table has no

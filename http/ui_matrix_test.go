@@ -1,0 +1,68 @@
+package http_test
+
+import (
+	"fmt"
+	neturl "net/url"
+)
+
+// uiMatrixEntry is the permission-matrix line of a page route (TestPermissionMatrix) and the
+// request that exercises it.
+type uiMatrixEntry struct {
+	rule    matrixRule
+	request func(e *matrixEnv) (path string, body any)
+}
+
+// uiMatrix holds the page routes of the permission matrix. Each file of page tests adds its
+// routes with addUIMatrix from an init function, so that pages are added without editing
+// authz_test.go.
+var uiMatrix = map[string]uiMatrixEntry{}
+
+// addUIMatrix enters the page route name in the permission matrix with its rule (kind and
+// status of success) and its request; a body of url.Values is posted as a form.
+func addUIMatrix(name string, kind string, ok int, request func(e *matrixEnv) (string, any)) {
+	if _, dup := uiMatrix[name]; dup {
+		panic("addUIMatrix: " + name + " entered twice")
+	}
+	uiMatrix[name] = uiMatrixEntry{matrixRule{kind, ok}, request}
+	matrix[name] = matrixRule{kind, ok}
+}
+
+func init() {
+	page := func(path string) func(*matrixEnv) (string, any) {
+		return func(*matrixEnv) (string, any) { return path, nil }
+	}
+	// Any version of an asset is served; only the current one is cacheable.
+	addUIMatrix("static", "public", 200, page("/static/0/clink.css"))
+	addUIMatrix("loginPage", "public", 200, page("/login"))
+	addUIMatrix("login", "public", 303, func(*matrixEnv) (string, any) {
+		return "/login", neturl.Values{"username": {matrixLogin}, "password": {testPassword}}
+	})
+	addUIMatrix("logout", "read", 303, page("/logout"))
+	addUIMatrix("account", "read", 200, page("/account"))
+	// The matrix's users have no password it knows: an empty form is refused before the store
+	// is asked, which shows who may reach the handler (ui_account_test.go changes a password).
+	addUIMatrix("changePassword", "read", 422, func(*matrixEnv) (string, any) {
+		return "/account/password", neturl.Values{}
+	})
+	addUIMatrix("dashboard", "read", 200, page("/"))
+	addUIMatrix("dashboardChart", "read", 200, page("/dashboard/charts/pareto.csv"))
+	addUIMatrix("cultureList", "read", 200, page("/cultures"))
+	addUIMatrix("culturePage", "read", 200, func(e *matrixEnv) (string, any) {
+		return fmt.Sprintf("/cultures/%d", e.culture.ID), nil
+	})
+	addUIMatrix("cultureChart", "read", 200, func(e *matrixEnv) (string, any) {
+		return fmt.Sprintf("/cultures/%d/charts/growth.svg", e.culture.ID), nil
+	})
+	addUIMatrix("addObservation", "research", 303, func(e *matrixEnv) (string, any) {
+		return fmt.Sprintf("/cultures/%d/observations", e.newCulture().ID),
+			neturl.Values{"day": {"3"}, "viable_cells": {"2e6"}, "viability_pct": {"92"}}
+	})
+	addUIMatrix("observationEdit", "read", 200, func(e *matrixEnv) (string, any) {
+		return fmt.Sprintf("/observations/%d/edit", e.obs.ID), nil
+	})
+	addUIMatrix("correctObservation", "research", 303, func(e *matrixEnv) (string, any) {
+		o := e.newObservation()
+		return fmt.Sprintf("/observations/%d", o.ID),
+			neturl.Values{"day": {"7"}, "viable_cells": {"2.1e7"}, "nk_pct": {"80"}, "reason": {"count re-read"}}
+	})
+}

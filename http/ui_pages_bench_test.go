@@ -1,0 +1,39 @@
+package http_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/clink-consortium/clink/demo"
+)
+
+// BenchmarkPages renders the comparison page (IL-2 alone against IL-2 + IL-15 on NK fold at
+// harvest) and the first page of the donor list over the demo consortium times ten
+// (demo.Options{Scale: 10}), through HTTP on the loopback.
+//
+//	go test -run XXX -bench BenchmarkPages -benchtime 3x ./http
+func BenchmarkPages(b *testing.B) {
+	store := newStore(b)
+	if _, err := demo.Populate(context.Background(), store, demo.Options{Password: testPassword, Scale: 10}); err != nil {
+		b.Fatalf("demo: %v", err)
+	}
+	e := newUIEnvOn(b, store)
+	cookie := e.signIn(b, "viewer")
+	for _, bc := range []struct{ name, path string }{
+		{"compare", compareURL("nk_fold", cmpA, cmpB)},
+		{"compare-lu30-day14", compareURL("lu30", cmpA, cmpB) + "&day=14"},
+		{"donors", "/donors"},
+		{"donors-filtered", "/donors?hcmv=positive&kir=B%2Fx"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			e.page(b, bc.path, cookie, http.StatusOK) // the scoreboard is computed once and kept
+			for b.Loop() {
+				resp, _ := e.do(b, "GET", bc.path, nil, cookie)
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("GET %s: status %d", bc.path, resp.StatusCode)
+				}
+			}
+		})
+	}
+}
