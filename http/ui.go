@@ -135,7 +135,9 @@ type page struct {
 // set, then the directories (donors, protocols) and the protocol comparison, each kept by its
 // own file.
 func (s *Server) uiRouteTable() []Route {
-	return append(append(s.uiCoreRoutes(), append(s.uiDirectoryRoutes(), s.uiCompareRoutes()...)...), s.uiFCSRoutes()...)
+	return append(append(append(append(s.uiCoreRoutes(), append(s.uiDirectoryRoutes(), s.uiCompareRoutes()...)...), s.uiFCSRoutes()...),
+		s.uiImportRoutes()...),
+		s.uiEntryRoutes()...)
 }
 
 // UIRoutes returns the route table of the web pages. Their permissions follow the rules of

@@ -29,17 +29,36 @@ import (
 // ?site=all every site, and ?date=YYYY-MM-DD another date (planning tomorrow, or looking
 // back).
 
-// uiState is the web pages' state on a Server: the clock and the cached scoreboard.
+// uiState is the web pages' state on a Server: the clock and the kept rankings.
 type uiState struct {
 	mu  sync.Mutex
 	now func() time.Time
 
-	rank       *analysis.Ranking
-	rankErr    error
-	rankAt     time.Time // when rank was computed
-	rankStamp  int       // the number of audit events then: any write adds one
-	rankActive bool      // a computation is running
+	// ranks are the rankings kept (keptRanking), at most maxKeptRankings of them.
+	ranks map[rankKey]*keptRank
 }
+
+// rankKey is the question of a kept ranking: the day (-1 at harvest) and the assay method.
+type rankKey struct {
+	day    int
+	method string
+}
+
+// keptRank is one kept ranking. ready is closed when its first computation ends; rank or err
+// is then set. A later recomputation replaces rank when it succeeds.
+type keptRank struct {
+	ready  chan struct{}
+	rank   *analysis.Ranking
+	err    error
+	at     time.Time // when rank was computed
+	stamp  int       // the number of audit events then: any write adds one
+	active bool      // a recomputation is running
+	used   time.Time // the last time it was asked for, to drop the least used
+}
+
+// maxKeptRankings bounds the rankings kept: the one at harvest and those of the days asked
+// for on the comparison page (about 60 KiB each at demo x10).
+const maxKeptRankings = 16
 
 // uiState returns the server's state of the web pages.
 func (s *Server) uiState() *uiState { return &s.ui }
@@ -68,51 +87,125 @@ func (s *Server) today() time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// rankingMaxAge is how often at most the scoreboard is recomputed: ranking the demo data
+// rankingMaxAge is how often at most a kept ranking is recomputed: ranking the demo data
 // times ten takes about 0.4 s, too long to do on every visit of the dashboard.
 const rankingMaxAge = 30 * time.Second
 
-// scoreboard returns the consortium's ranking (analysis.Service.Ranking at harvest with the
-// default options) and when it was computed. It is computed on the first call and kept; a
-// later call that finds the data changed (the audit trail has grown: every write is audited)
-// and the kept ranking older than rankingMaxAge recomputes it in the background and answers
-// the kept one meanwhile, so that the dashboard never waits for it but the first time.
+// scoreboard returns the consortium's ranking at harvest (analysis.Service.Ranking with the
+// default options) and when it was computed, kept as keptRanking keeps it.
 func (s *Server) scoreboard(ctx context.Context) (*analysis.Ranking, time.Time, error) {
+	return s.keptRanking(ctx, nil, "")
+}
+
+// WarmRankings starts computing the ranking at harvest in the background and returns at
+// once, so that the first visit of the dashboard after a start usually finds it ready (a
+// visit during the computation waits for it rather than starting another). Call it once the
+// store is open; errors are logged while ctx lasts, and the first visit then tries again.
+func (s *Server) WarmRankings(ctx context.Context) {
+	go func() {
+		// After ctx ends (the server shuts down and closes the store) a failure is expected.
+		if _, _, err := s.keptRanking(context.WithoutCancel(ctx), nil, ""); err != nil && ctx.Err() == nil {
+			s.logger.Error("warm the scoreboard", "error", err.Error())
+		}
+	}()
+}
+
+// keptRanking returns the ranking of every protocol on day (nil: at harvest) from method's
+// assays ("": the most frequent method), with the default options, and when it was computed.
+// It is computed on the first call, which waits for it (as do calls that come while it runs),
+// and kept; a later call that finds the data changed (the audit trail has grown: every write
+// is audited) and the kept ranking older than rankingMaxAge recomputes it in the background
+// and answers the kept one meanwhile. A failed first computation is not kept. At most
+// maxKeptRankings are kept; the least recently used one is dropped for a new question.
+func (s *Server) keptRanking(ctx context.Context, day *int, method string) (*analysis.Ranking, time.Time, error) {
+	key := rankKey{day: -1, method: method}
+	if day != nil {
+		key.day = *day
+	}
+	req := analysis.RankingRequest{Day: day, Method: method}
+	if day != nil {
+		d := *day
+		req.Day = &d // the kept computation must not share the caller's variable
+	}
 	st := s.uiState()
 	_, stamp, err := s.store.FindAuditEvents(ctx, clink.AuditFilter{Page: clink.Page{Limit: 1}})
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	st.mu.Lock()
-	if st.rank == nil && st.rankErr == nil {
-		st.mu.Unlock()
-		rk, err := analysis.New(s.store).Ranking(ctx, analysis.RankingRequest{})
-		at := time.Now()
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		if err != nil {
-			return nil, at, err
-		}
-		st.rank, st.rankAt, st.rankStamp = rk, at, stamp
-		return rk, at, nil
+	// compute runs the ranking as the server's, not the request's: the request may end first.
+	compute := func() (*analysis.Ranking, error) {
+		return analysis.New(s.store).Ranking(context.WithoutCancel(ctx), req)
 	}
+	st.mu.Lock()
+	e := st.ranks[key]
+	if e == nil {
+		if st.ranks == nil {
+			st.ranks = map[rankKey]*keptRank{}
+		}
+		st.dropLeastUsed()
+		e = &keptRank{ready: make(chan struct{}), used: time.Now()}
+		st.ranks[key] = e
+		st.mu.Unlock()
+		rk, err := compute()
+		st.mu.Lock()
+		e.rank, e.err, e.at, e.stamp = rk, err, time.Now(), stamp
+		if err != nil && st.ranks[key] == e {
+			delete(st.ranks, key) // the next call tries again
+		}
+		close(e.ready)
+		st.mu.Unlock()
+		return rk, e.at, err
+	}
+	e.used = time.Now()
+	st.mu.Unlock()
+	select {
+	case <-e.ready:
+	case <-ctx.Done():
+		return nil, time.Time{}, ctx.Err()
+	}
+	st.mu.Lock()
 	defer st.mu.Unlock()
-	if stamp != st.rankStamp && time.Since(st.rankAt) >= rankingMaxAge && !st.rankActive {
-		st.rankActive = true
+	if e.err != nil {
+		return nil, e.at, e.err
+	}
+	if stamp != e.stamp && time.Since(e.at) >= rankingMaxAge && !e.active {
+		e.active = true
 		go func() {
-			// The request may end first: the computation is the server's, not the request's.
-			rk, err := analysis.New(s.store).Ranking(context.WithoutCancel(ctx), analysis.RankingRequest{})
+			rk, err := compute()
 			st.mu.Lock()
 			defer st.mu.Unlock()
-			st.rankActive = false
+			e.active = false
 			if err != nil {
-				s.logger.Error("dashboard scoreboard", "error", err.Error())
+				s.logger.Error("recompute a kept ranking", "day", key.day, "method", key.method, "error", err.Error())
 				return
 			}
-			st.rank, st.rankAt, st.rankStamp = rk, time.Now(), stamp
+			e.rank, e.at, e.stamp = rk, time.Now(), stamp
 		}()
 	}
-	return st.rank, st.rankAt, nil
+	return e.rank, e.at, nil
+}
+
+// dropLeastUsed makes room for one more kept ranking by dropping the least recently used
+// one whose first computation has ended. Call it with st.mu held.
+func (st *uiState) dropLeastUsed() {
+	if len(st.ranks) < maxKeptRankings {
+		return
+	}
+	var oldest rankKey
+	var found bool
+	for k, e := range st.ranks {
+		select {
+		case <-e.ready:
+		default:
+			continue // its callers are waiting for it
+		}
+		if !found || e.used.Before(st.ranks[oldest].used) {
+			oldest, found = k, true
+		}
+	}
+	if found {
+		delete(st.ranks, oldest)
+	}
 }
 
 // observationDays returns the days on which a culture under p is due for an observation:
