@@ -9,7 +9,9 @@ import (
 )
 
 // BenchmarkPages renders the comparison page (IL-2 alone against IL-2 + IL-15 on NK fold at
-// harvest) and the first page of the donor list over the demo consortium times ten
+// harvest), the donor and protocol lists and pages (protocol 1, the reference IL-2 alone, has
+// the most cultures), the audit log, the import and account pages over the demo consortium
+// times ten
 // (demo.Options{Scale: 10}), through HTTP on the loopback.
 //
 //	go test -run XXX -bench BenchmarkPages -benchtime 3x ./http
@@ -25,6 +27,13 @@ func BenchmarkPages(b *testing.B) {
 		{"compare-lu30-day14", compareURL("lu30", cmpA, cmpB) + "&day=14"},
 		{"donors", "/donors"},
 		{"donors-filtered", "/donors?hcmv=positive&kir=B%2Fx"},
+		{"donor", "/donors/1"},
+		{"protocols", "/protocols"},
+		{"protocol", "/protocols/1"},
+		{"protocol-diff", "/protocols/2?diff=1"},
+		{"audit", "/audit"},
+		{"import", "/import"},
+		{"account", "/account"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			e.page(b, bc.path, cookie, http.StatusOK) // the scoreboard is computed once and kept
