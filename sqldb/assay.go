@@ -121,25 +121,9 @@ func (s *Store) FindAssays(ctx context.Context, f clink.AssayFilter) ([]*clink.A
 	w.addIf(f.ProtocolID != 0, "c.protocol_id = ?", f.ProtocolID)
 	out := []*clink.Assay{}
 	var total int
-	err = s.transact(ctx, "find_assays", true, func(t *tx) error {
-		var err error
-		if total, err = t.count(ctx, assayFrom, &w); err != nil {
-			return err
-		}
-		limit, args := w.page(pg)
-		rows, err := t.QueryContext(ctx, "SELECT "+assayCols+" FROM "+assayFrom+w.sql()+" ORDER BY a.id"+limit, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			a, err := scanAssay(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, a)
-		}
-		return rows.Err()
+	err = s.transact(ctx, "find_assays", true, func(t *tx) (err error) {
+		out, total, err = listPage(ctx, t, listQuery{count: assayFrom, from: assayFrom, cols: assayCols, order: "a.id"}, &w, pg, scanAssay)
+		return err
 	})
 	if err != nil {
 		return nil, 0, err

@@ -37,25 +37,9 @@ func (s *Store) FindAuditEvents(ctx context.Context, f clink.AuditFilter) ([]*cl
 	w.addIf(!f.To.IsZero(), "at < ?", tsValue(s.dialect, f.To))
 	out := []*clink.AuditEvent{}
 	var total int
-	err = s.transact(ctx, "find_audit_events", true, func(t *tx) error {
-		var err error
-		if total, err = t.count(ctx, "audit_events", &w); err != nil {
-			return err
-		}
-		limit, args := w.page(pg)
-		rows, err := t.QueryContext(ctx, "SELECT "+auditCols+" FROM audit_events"+w.sql()+" ORDER BY id"+limit, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanAudit(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		return rows.Err()
+	err = s.transact(ctx, "find_audit_events", true, func(t *tx) (err error) {
+		out, total, err = listPage(ctx, t, listQuery{count: "audit_events", from: "audit_events", cols: auditCols, order: "id"}, &w, pg, scanAudit)
+		return err
 	})
 	if err != nil {
 		return nil, 0, err

@@ -226,25 +226,9 @@ func (s *Store) FindCultures(ctx context.Context, f clink.CultureFilter) ([]*cli
 	w.addIf(f.Status != "", "c.status = ?", f.Status)
 	out := []*clink.Culture{}
 	var total int
-	err = s.transact(ctx, "find_cultures", true, func(t *tx) error {
-		var err error
-		if total, err = t.count(ctx, "cultures c", &w); err != nil {
-			return err
-		}
-		limit, args := w.page(pg)
-		rows, err := t.QueryContext(ctx, "SELECT "+cultureCols+" FROM "+cultureFrom+w.sql()+" ORDER BY c.id"+limit, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			c, err := scanCulture(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return rows.Err()
+	err = s.transact(ctx, "find_cultures", true, func(t *tx) (err error) {
+		out, total, err = listPage(ctx, t, listQuery{count: "cultures c", from: cultureFrom, cols: cultureCols, order: "c.id"}, &w, pg, scanCulture)
+		return err
 	})
 	if err != nil {
 		return nil, 0, err

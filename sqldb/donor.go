@@ -129,25 +129,9 @@ func (s *Store) FindDonors(ctx context.Context, f clink.DonorFilter) ([]*clink.D
 	w.addIf(f.KIR != "", "kir_haplotype = ?", f.KIR)
 	out := []*clink.Donor{}
 	var total int
-	err = s.transact(ctx, "find_donors", true, func(t *tx) error {
-		var err error
-		if total, err = t.count(ctx, "donors", &w); err != nil {
-			return err
-		}
-		limit, args := w.page(p)
-		rows, err := t.QueryContext(ctx, "SELECT "+donorCols+" FROM donors"+w.sql()+" ORDER BY id"+limit, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			d, err := scanDonor(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, d)
-		}
-		return rows.Err()
+	err = s.transact(ctx, "find_donors", true, func(t *tx) (err error) {
+		out, total, err = listPage(ctx, t, listQuery{count: "donors", from: "donors", cols: donorCols, order: "id"}, &w, p, scanDonor)
+		return err
 	})
 	if err != nil {
 		return nil, 0, err

@@ -157,25 +157,9 @@ func (s *Store) FindGatingTemplates(ctx context.Context, f clink.GatingTemplateF
 	w.addIf(f.Name != "", "g.name = ?", f.Name)
 	out := []*clink.GatingTemplate{}
 	var total int
-	err = s.transact(ctx, "find_gating_templates", true, func(t *tx) error {
-		var err error
-		if total, err = t.count(ctx, "gating_templates g", &w); err != nil {
-			return err
-		}
-		limit, args := w.page(pg)
-		rows, err := t.QueryContext(ctx, "SELECT "+templateCols+" FROM gating_templates g"+w.sql()+" ORDER BY g.name, g.version"+limit, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			g, err := scanTemplate(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, g)
-		}
-		return rows.Err()
+	err = s.transact(ctx, "find_gating_templates", true, func(t *tx) (err error) {
+		out, total, err = listPage(ctx, t, listQuery{count: "gating_templates g", from: "gating_templates g", cols: templateCols, order: "g.name, g.version"}, &w, pg, scanTemplate)
+		return err
 	})
 	if err != nil {
 		return nil, 0, err
@@ -501,25 +485,9 @@ func (s *Store) FindFCSAttachments(ctx context.Context, f clink.FCSAttachmentFil
 	w.addIf(f.SHA256 != "", "f.sha256 = ?", f.SHA256)
 	out := []*clink.FCSAttachment{}
 	var total int
-	err = s.transact(ctx, "find_fcs_attachments", true, func(t *tx) error {
-		var err error
-		if total, err = t.count(ctx, "fcs_attachments a JOIN fcs_files f ON f.id = a.file_id", &w); err != nil {
-			return err
-		}
-		limit, args := w.page(pg)
-		rows, err := t.QueryContext(ctx, "SELECT "+attachmentCols+" FROM "+attachmentFrom+w.sql()+" ORDER BY a.id"+limit, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			a, err := scanAttachment(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, a)
-		}
-		return rows.Err()
+	err = s.transact(ctx, "find_fcs_attachments", true, func(t *tx) (err error) {
+		out, total, err = listPage(ctx, t, listQuery{count: "fcs_attachments a JOIN fcs_files f ON f.id = a.file_id", from: attachmentFrom, cols: attachmentCols, order: "a.id"}, &w, pg, scanAttachment)
+		return err
 	})
 	if err != nil {
 		return nil, 0, err

@@ -203,6 +203,38 @@ func (w *where) page(p clink.Page) (string, []any) {
 	return fmt.Sprintf(" LIMIT $%d OFFSET $%d", n+1, n+2), args
 }
 
+// listQuery is a list of records: what to count, what to select and in which order.
+type listQuery struct {
+	count string // the FROM of the count (a table, or the tables its conditions need)
+	from  string // the FROM of the selected rows
+	cols  string
+	order string // the ORDER BY, which must make the order total so that pages do not overlap
+}
+
+// listPage returns the page pg of the rows of q that match w, scanned by scan, and how many
+// rows match in all.
+func listPage[T any](ctx context.Context, t *tx, q listQuery, w *where, pg clink.Page, scan func(scanner) (T, error)) ([]T, int, error) {
+	total, err := t.count(ctx, q.count, w)
+	if err != nil {
+		return nil, 0, err
+	}
+	limit, args := w.page(pg)
+	rows, err := t.QueryContext(ctx, "SELECT "+q.cols+" FROM "+q.from+w.sql()+" ORDER BY "+q.order+limit, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, v)
+	}
+	return out, total, rows.Err()
+}
+
 // count returns the number of rows of from (a table with joins) that match w.
 func (t *tx) count(ctx context.Context, from string, w *where) (int, error) {
 	var n int

@@ -129,30 +129,15 @@ func (s *Store) FindObservations(ctx context.Context, f clink.ObservationFilter)
 	w.addIf(f.ProtocolID != 0, "c.protocol_id = ?", f.ProtocolID)
 	w.addIf(!f.IncludeVoided, "o.voided = ?", false)
 	out := []*clink.Observation{}
+	// The count needs the cultures only to filter by protocol.
+	count := "observations o"
+	if f.ProtocolID != 0 {
+		count = observationFrom
+	}
 	var total int
-	err = s.transact(ctx, "find_observations", true, func(t *tx) error {
-		var err error
-		from := "observations o"
-		if f.ProtocolID != 0 {
-			from = observationFrom
-		}
-		if total, err = t.count(ctx, from, &w); err != nil {
-			return err
-		}
-		limit, args := w.page(pg)
-		rows, err := t.QueryContext(ctx, "SELECT "+observationCols+" FROM "+observationFrom+w.sql()+" ORDER BY o.day, o.id"+limit, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			o, err := scanObservation(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, o)
-		}
-		return rows.Err()
+	err = s.transact(ctx, "find_observations", true, func(t *tx) (err error) {
+		out, total, err = listPage(ctx, t, listQuery{count: count, from: observationFrom, cols: observationCols, order: "o.day, o.id"}, &w, pg, scanObservation)
+		return err
 	})
 	if err != nil {
 		return nil, 0, err

@@ -229,28 +229,11 @@ func (s *Store) FindProtocols(ctx context.Context, f clink.ProtocolFilter) ([]*c
 	w.addIf(f.Name != "", "p.name = ?", f.Name)
 	out := []*clink.Protocol{}
 	var total int
-	err = s.transact(ctx, "find_protocols", true, func(t *tx) error {
-		var err error
-		if total, err = t.count(ctx, "protocols p", &w); err != nil {
-			return err
-		}
-		limit, args := w.page(pg)
-		rows, err := t.QueryContext(ctx, "SELECT "+protocolCols+" FROM protocols p"+w.sql()+" ORDER BY p.name, p.version"+limit, args...)
+	err = s.transact(ctx, "find_protocols", true, func(t *tx) (err error) {
+		out, total, err = listPage(ctx, t, listQuery{count: "protocols p", from: "protocols p", cols: protocolCols, order: "p.name, p.version"}, &w, pg, scanProtocol)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scanProtocol(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, p)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows.Close()
 		return t.loadComponents(ctx, out...)
 	})
 	if err != nil {

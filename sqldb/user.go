@@ -196,28 +196,9 @@ func (s *Store) FindUsers(ctx context.Context, f clink.UserFilter) ([]*clink.Use
 	w.addIf(!f.IncludeDisabled, "disabled = ?", false)
 	out := []*clink.User{}
 	var total int
-	err = s.transact(ctx, "find_users", true, func(t *tx) error {
-		var err error
-		if total, err = t.count(ctx, "users", &w); err != nil {
-			return err
-		}
-		limit, args := w.page(pg)
-		rows, err := t.QueryContext(ctx, "SELECT "+userCols+" FROM users"+w.sql()+" ORDER BY username"+limit, args...)
+	err = s.transact(ctx, "find_users", true, func(t *tx) (err error) {
+		out, total, err = listPage(ctx, t, listQuery{count: "users", from: "users", cols: userCols, order: "username"}, &w, pg, scanUser)
 		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			u, err := scanUser(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, u)
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		return t.loadRoles(ctx, out...)
