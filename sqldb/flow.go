@@ -80,22 +80,14 @@ func (s *Store) CreateGatingTemplate(ctx context.Context, g *clink.GatingTemplat
 		if err := t.checkSite(ctx, rec.Site); err != nil {
 			return err
 		}
-		var max sql.NullInt64
-		if err := t.QueryRowContext(ctx, "SELECT MAX(version) FROM gating_templates WHERE name = $1", rec.Name).Scan(&max); err != nil {
+		v, next, taken, err := t.assignVersion(ctx, "gating_templates", rec.Name, rec.Version)
+		if err != nil {
 			return err
 		}
-		switch {
-		case rec.Version == 0:
-			rec.Version = int(max.Int64) + 1
-		case max.Valid:
-			var n int
-			if err := t.QueryRowContext(ctx, "SELECT COUNT(*) FROM gating_templates WHERE name = $1 AND version = $2", rec.Name, rec.Version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return clink.Errorf(clink.ECONFLICT, "gating template %s already exists; leave the version empty to create version %d", rec.Ref(), max.Int64+1)
-			}
+		if taken {
+			return clink.Errorf(clink.ECONFLICT, "gating template %s already exists; leave the version empty to create version %d", rec.Ref(), next)
 		}
+		rec.Version = v
 		rec.InUse, rec.Voided, rec.VoidReason = false, false, ""
 		t.stamp(ctx, &rec.Meta)
 		mapping, err := jsonText(rec.Mapping)

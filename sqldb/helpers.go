@@ -203,6 +203,29 @@ func (w *where) page(p clink.Page) (string, []any) {
 	return fmt.Sprintf(" LIMIT $%d OFFSET $%d", n+1, n+2), args
 }
 
+// assignVersion picks the version of a new record of a versioned table (protocols,
+// gating_templates, named by our code, never by input): version 0 becomes the one after the
+// highest version of name; a version given must not exist yet, else taken is true and next is
+// the version to suggest instead.
+func (t *tx) assignVersion(ctx context.Context, table, name string, version int) (v int, next int64, taken bool, err error) {
+	var max sql.NullInt64
+	if err := t.QueryRowContext(ctx, "SELECT MAX(version) FROM "+table+" WHERE name = $1", name).Scan(&max); err != nil {
+		return 0, 0, false, err
+	}
+	next = max.Int64 + 1
+	if version == 0 {
+		return int(next), next, false, nil
+	}
+	if !max.Valid {
+		return version, next, false, nil
+	}
+	var n int
+	if err := t.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+" WHERE name = $1 AND version = $2", name, version).Scan(&n); err != nil {
+		return 0, 0, false, err
+	}
+	return version, next, n > 0, nil
+}
+
 // listQuery is a list of records: what to count, what to select and in which order.
 type listQuery struct {
 	count string // the FROM of the count (a table, or the tables its conditions need)

@@ -2,7 +2,6 @@ package sqldb
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -148,22 +147,14 @@ func (s *Store) CreateProtocol(ctx context.Context, p *clink.Protocol) error {
 		if err != nil {
 			return err
 		}
-		var max sql.NullInt64
-		if err := t.QueryRowContext(ctx, "SELECT MAX(version) FROM protocols WHERE name = $1", rec.Name).Scan(&max); err != nil {
+		v, next, taken, err := t.assignVersion(ctx, "protocols", rec.Name, rec.Version)
+		if err != nil {
 			return err
 		}
-		switch {
-		case rec.Version == 0:
-			rec.Version = int(max.Int64) + 1
-		case max.Valid:
-			var n int
-			if err := t.QueryRowContext(ctx, "SELECT COUNT(*) FROM protocols WHERE name = $1 AND version = $2", rec.Name, rec.Version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return clink.Errorf(clink.ECONFLICT, "protocol %s already exists; leave the version empty to create v%d", rec.Key(), max.Int64+1)
-			}
+		if taken {
+			return clink.Errorf(clink.ECONFLICT, "protocol %s already exists; leave the version empty to create v%d", rec.Key(), next)
 		}
+		rec.Version = v
 		rec.InUse, rec.Voided, rec.VoidReason = false, false, ""
 		t.stamp(ctx, &rec.Meta)
 		restim, err := jsonText(rec.RestimulationDays)
