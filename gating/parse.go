@@ -377,15 +377,9 @@ func (p *parser) spectrumMatrix(el *element) (*SpectrumMatrix, error) {
 				return nil, err
 			}
 		case ch.is("spectrum"):
-			row := []float64{}
-			for _, c := range ch.children() {
-				if c.is("coefficient") {
-					v, err := numAttr(c, fmt.Sprintf("%s spectrum %d coefficient", ctx, len(m.Coefficients)+1), "value")
-					if err != nil {
-						return nil, err
-					}
-					row = append(row, v)
-				}
+			row, err := valueChildren(ch, "coefficient", fmt.Sprintf("%s spectrum %d coefficient", ctx, len(m.Coefficients)+1))
+			if err != nil {
+				return nil, err
 			}
 			m.Coefficients = append(m.Coefficients, row)
 		}
@@ -435,10 +429,20 @@ func dimension(el *element, ctx string) (Dimension, error) {
 
 // point reads the coordinate children of a vertex or a mean.
 func point(el *element, ctx string) ([]float64, error) {
-	var out []float64
+	out, err := valueChildren(el, "coordinate", ctx+" coordinate")
+	if len(out) == 0 {
+		return nil, err // no coordinates: nil, as a missing point
+	}
+	return out, err
+}
+
+// valueChildren reads the value attribute of every child of el named child (coordinates,
+// spectrum coefficients, covariance entries), in order; ctx names them in errors.
+func valueChildren(el *element, child, ctx string) ([]float64, error) {
+	out := []float64{}
 	for _, ch := range el.children() {
-		if ch.is("coordinate") {
-			v, err := numAttr(ch, ctx+" coordinate", "value")
+		if ch.is(child) {
+			v, err := numAttr(ch, ctx, "value")
 			if err != nil {
 				return nil, err
 			}
@@ -532,15 +536,9 @@ func (p *parser) gate(el *element) (Gate, error) {
 					if !row.is("row") {
 						continue
 					}
-					r := []float64{}
-					for _, en := range row.children() {
-						if en.is("entry") {
-							v, err := numAttr(en, fmt.Sprintf("%s covarianceMatrix row %d entry", ctx, len(g.Covariance)+1), "value")
-							if err != nil {
-								return nil, err
-							}
-							r = append(r, v)
-						}
+					r, err := valueChildren(row, "entry", fmt.Sprintf("%s covarianceMatrix row %d entry", ctx, len(g.Covariance)+1))
+					if err != nil {
+						return nil, err
 					}
 					g.Covariance = append(g.Covariance, r)
 				}
