@@ -41,6 +41,8 @@ const DefaultToday = "2026-11-20"
 // Summary counts what Populate wrote.
 type Summary struct {
 	Sites, Donors, Protocols, Cultures, Observations, Assays int
+	// GatingTemplates and FCSFiles count the sites' gating templates and the attached files.
+	GatingTemplates, FCSFiles int
 	// Skipped is true when the store already held a site, in which case nothing was written.
 	Skipped bool
 	// Users counts the demo users created (see Users; none when Skipped or without a
@@ -143,7 +145,8 @@ func (pl *plan) write(ctx context.Context, tx clink.Store) (Summary, error) {
 		donorIDs[i] = d.ID
 		sum.Donors++
 	}
-	for _, cp := range pl.cultures {
+	obsIDs := make([][]int64, len(pl.cultures))
+	for ci, cp := range pl.cultures {
 		c := cp.rec
 		c.DonorID, c.ProtocolID = donorIDs[cp.donor], protocolIDs[cp.protocol]
 		if err := tx.CreateCulture(ctx, &c); err != nil {
@@ -155,6 +158,7 @@ func (pl *plan) write(ctx context.Context, tx clink.Store) (Summary, error) {
 			if err := tx.CreateObservation(ctx, &o); err != nil {
 				return sum, fmt.Errorf("culture %s day %d: %w", c.Code, o.Day, err)
 			}
+			obsIDs[ci] = append(obsIDs[ci], o.ID)
 			sum.Observations++
 		}
 		if cp.assay != nil {
@@ -166,5 +170,7 @@ func (pl *plan) write(ctx context.Context, tx clink.Store) (Summary, error) {
 			sum.Assays++
 		}
 	}
-	return sum, nil
+	var err error
+	sum.GatingTemplates, sum.FCSFiles, err = pl.writeFlow(ctx, tx, obsIDs)
+	return sum, err
 }

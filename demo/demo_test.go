@@ -409,3 +409,74 @@ func BenchmarkPopulate(b *testing.B) {
 		populate(b, s, Options{})
 	}
 }
+
+// TestPopulateFlow checks the demo's flow cytometry: every recruiting site has the NK-panel
+// template, and the most recent cultures have a file whose gates measure what the simulated
+// observation said (the events are drawn from it; sampling 10,000 events moves a percentage
+// by well under 3 points), with the measured values now on the observation.
+func TestPopulateFlow(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	sum := populate(t, s, Options{})
+	if sum.GatingTemplates != len(donorSites) || sum.FCSFiles != flowFiles {
+		t.Fatalf("Summary: got %d templates and %d files, want %d and %d", sum.GatingTemplates, sum.FCSFiles, len(donorSites), flowFiles)
+	}
+	for _, ds := range donorSites {
+		tmpl, err := s.FindGatingTemplateByRef(ctx, clink.TemplateRef{Name: panelTemplate + ds.site})
+		if err != nil || tmpl.Site != ds.site {
+			t.Fatalf("template of %s: %v (%+v)", ds.site, err, tmpl)
+		}
+	}
+	pl, err := makePlan(1, mustDate(t, DefaultToday), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atts, n, err := s.FindFCSAttachments(ctx, clink.FCSAttachmentFilter{Page: clink.Page{Limit: 100}})
+	if err != nil || n != flowFiles {
+		t.Fatalf("FindFCSAttachments: got %d (%v), want %d", n, err, flowFiles)
+	}
+	byName := map[string]flowPlan{}
+	for _, fp := range pl.flows {
+		byName[fp.name] = fp
+	}
+	for _, a := range atts {
+		fp, ok := byName[a.FileName]
+		if !ok {
+			t.Errorf("attachment %s: not a planned demo file", a.FileName)
+			continue
+		}
+		want := pl.cultures[fp.culture].obs[fp.obs]
+		if c := pl.cultures[fp.culture]; a.TemplateName != panelTemplate+c.rec.Site || a.Events != flowEvents {
+			t.Errorf("%s: template %s, %d events; want %s, %d", a.FileName, a.TemplateName, a.Events, panelTemplate+c.rec.Site, flowEvents)
+		}
+		m := a.Measures
+		checks := []struct {
+			name      string
+			got, want float64
+		}{
+			{"nk_pct", *m.NKPct, *want.NKPct}, {"t_pct", *m.TPct, *want.TPct},
+			{"CD16", m.Markers["CD16"], want.Markers["CD16"]}, {"NKG2C", m.Markers["NKG2C"], want.Markers["NKG2C"]},
+		}
+		for _, c := range checks {
+			if math.Abs(c.got-c.want) > 3 {
+				t.Errorf("%s: %s measured %.1f, simulated %.1f: more than 3 points apart", a.FileName, c.name, c.got, c.want)
+			}
+		}
+		o, err := s.FindObservationByID(ctx, a.ObservationID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *o.NKPct != *m.NKPct {
+			t.Errorf("%s: observation nk_pct %v, want the measured %v", a.FileName, *o.NKPct, *m.NKPct)
+		}
+	}
+}
+
+func mustDate(tb testing.TB, s string) time.Time {
+	tb.Helper()
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}

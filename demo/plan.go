@@ -16,6 +16,7 @@ type plan struct {
 	protocols []protocolDef
 	donors    []donorPlan
 	cultures  []culturePlan
+	flows     []flowPlan
 }
 
 type donorPlan struct {
@@ -129,6 +130,9 @@ func makePlan(seed uint64, today time.Time, scale int) (*plan, error) {
 				pl.cultures = append(pl.cultures, cp)
 			}
 		}
+	}
+	if err := pl.planFlow(seed); err != nil {
+		return nil, err
 	}
 	return pl, nil
 }

@@ -39,8 +39,8 @@ func (m *Main) runDemo(ctx context.Context, args []string) error {
 			fmt.Fprintln(m.Stdout, "The database has no users and no demo users were added: create them with clink user add.")
 		}
 	} else {
-		fmt.Fprintf(m.Stdout, "Demo consortium (seed %d): %d sites, %d donors, %d protocols, %d cultures, %d observations, %d cytotoxicity assays.\n",
-			*seed, sum.Sites, sum.Donors, sum.Protocols, sum.Cultures, sum.Observations, sum.Assays)
+		fmt.Fprintf(m.Stdout, "Demo consortium (seed %d): %d sites, %d donors, %d protocols, %d cultures, %d observations, %d cytotoxicity assays, %d gating templates, %d FCS files.\n",
+			*seed, sum.Sites, sum.Donors, sum.Protocols, sum.Cultures, sum.Observations, sum.Assays, sum.GatingTemplates, sum.FCSFiles)
 		var names []string
 		for _, u := range demo.Users() {
 			names = append(names, u.Username)
