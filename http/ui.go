@@ -156,12 +156,14 @@ func (s *Server) uiCoreRoutes() []Route {
 		{"POST", "/account/password", "changePassword", PermRead, s.changePassword},
 		{"GET", "/{$}", "dashboard", PermRead, s.dashboard},
 		{"GET", "/dashboard/charts/{file}", "dashboardChart", PermRead, s.dashboardChart},
+		{"GET", "/dashboard/scoreboard", "dashboardScoreboard", PermRead, s.dashboardScoreboard},
 		{"GET", "/cultures", "cultureList", PermRead, s.cultureList},
 		{"GET", "/cultures/{id}", "culturePage", PermRead, s.culturePage},
 		{"GET", "/cultures/{id}/charts/{file}", "cultureChart", PermRead, s.cultureChart},
 		{"POST", "/cultures/{id}/observations", "addObservation", PermWriteResearch, s.addObservation},
 		{"GET", "/observations/{id}/edit", "observationEdit", PermRead, s.observationEdit},
 		{"POST", "/observations/{id}", "correctObservation", PermWriteResearch, s.correctObservation},
+		{"POST", "/observations/{id}/void", "voidObservationForm", PermWriteResearch, s.voidObservationForm},
 	}
 }
 

@@ -147,6 +147,9 @@ type cultureView struct {
 	Form      form
 	Markerset []string // the marker names of the form
 	Added     bool     // an observation was just recorded
+	Voided    bool     // an observation was just voided
+	// ConfirmCount asks whether a count far from the culture's trend is right (countOffTrend).
+	ConfirmCount bool
 }
 
 // observationRow is an observation with its point of the expansion kinetics.
@@ -400,6 +403,7 @@ func (s *Server) culturePage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v.Added = r.URL.Query().Get("added") != ""
+	v.Voided = r.URL.Query().Get("voided") != ""
 	if v.CanWrite && v.DueToday {
 		f.Values["day"] = strconv.Itoa(v.Day)
 	}
@@ -654,9 +658,27 @@ func (s *Server) addObservation(w http.ResponseWriter, r *http.Request) error {
 	f := newForm()
 	o := &clink.Observation{CultureID: c.ID, Site: c.Site}
 	read := readObservationForm(r, &f, o)
+	confirmed := r.PostForm.Get("confirm_count") != ""
+	if confirmed {
+		f.Values["confirm_count"] = "on"
+	}
 	if len(read) > 0 {
 		err = formErrors(read, o.Validate())
-	} else {
+	} else if err = o.Validate(); err == nil && !confirmed {
+		var warn string
+		if warn, err = s.countOffTrend(r.Context(), c, o); err == nil && warn != "" {
+			// Nothing is saved: the form asks whether the count is right.
+			f.Errors["viable_cells"] = warn
+			f.Message = "Nothing was saved: the viable cell count is far from the culture's trend. Check it, or tick \"The count is right\" and record it again."
+			v, verr := s.cultureView(r, c, f)
+			if verr != nil {
+				return verr
+			}
+			v.ConfirmCount = true
+			return s.render(w, r, http.StatusOK, "culture", page{Title: "Culture " + c.Code, Nav: navCultures, Data: v})
+		}
+	}
+	if err == nil && len(read) == 0 {
 		err = s.store.CreateObservation(r.Context(), o)
 	}
 	if err != nil {
@@ -676,13 +698,53 @@ func (s *Server) addObservation(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// trendFactor is how far from a culture's projected count (kinetics.Project) a new viable
+// cell count may be before the form asks whether it is right: 10 times more or less.
+const trendFactor = 10
+
+// countOffTrend says, in a sentence for the form, how far o's viable cell count is from what
+// the culture's two latest earlier counts project for its day, when it is trendFactor times
+// off or more; "" when it is not, or no projection can be made.
+func (s *Server) countOffTrend(ctx context.Context, c *clink.Culture, o *clink.Observation) (string, error) {
+	obs, err := clink.ReadAll(func(p clink.Page) ([]*clink.Observation, int, error) {
+		return s.store.FindObservations(ctx, clink.ObservationFilter{CultureID: c.ID, Page: p})
+	})
+	if err != nil {
+		return "", err
+	}
+	var counts []kinetics.Count
+	for _, e := range obs {
+		if !e.Voided {
+			counts = append(counts, analysis.CountOf(e))
+		}
+	}
+	p, ok := kinetics.Project(counts, o.Day)
+	if !ok {
+		return "", nil
+	}
+	ratio := o.ViableCells / p.Expected
+	var how string
+	switch {
+	case ratio >= trendFactor:
+		how = fmt.Sprintf("%.0f times more than", ratio)
+	case ratio <= 1/float64(trendFactor):
+		how = fmt.Sprintf("%.0f times less than", 1/ratio)
+	default:
+		return "", nil
+	}
+	return fmt.Sprintf("%s is %s the %s the counts of days %d and %d project for day %d: is it right?",
+		fmtSci(o.ViableCells), how, fmtSci(p.Expected), p.FromDay, p.LastDay, o.Day), nil
+}
+
 // observationEditData is the data of the correction page.
 type observationEditData struct {
 	Observation *clink.Observation
 	Culture     *clink.Culture
 	CanWrite    bool
 	Form        form
-	Markerset   []string
+	// VoidForm is the form that voids the observation, with its reason.
+	VoidForm  form
+	Markerset []string
 }
 
 // observationForm fills a form with an observation's recorded values.
@@ -715,7 +777,7 @@ func (s *Server) observationEdit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u := UserFrom(r.Context())
-	d := observationEditData{Observation: o, Culture: c, Form: observationForm(o), Markerset: clink.Markers,
+	d := observationEditData{Observation: o, Culture: c, Form: observationForm(o), VoidForm: newForm(), Markerset: clink.Markers,
 		CanWrite: u != nil && permits(u, PermWriteResearch, c.Site) && !o.Voided}
 	return s.render(w, r, http.StatusOK, "observation_edit", page{Title: fmt.Sprintf("Correct %s day %d", c.Code, o.Day), Nav: navCultures, Data: d})
 }
@@ -768,10 +830,51 @@ func (s *Server) correctObservation(w http.ResponseWriter, r *http.Request) erro
 		if !f.refuse(err) {
 			return err
 		}
-		d := observationEditData{Observation: old, Culture: c, Form: f, Markerset: clink.Markers, CanWrite: true}
+		d := observationEditData{Observation: old, Culture: c, Form: f, VoidForm: newForm(), Markerset: clink.Markers, CanWrite: true}
 		return s.render(w, r, refusedStatus(err), "observation_edit", page{Title: fmt.Sprintf("Correct %s day %d", c.Code, old.Day), Nav: navCultures, Data: d})
 	}
 	http.Redirect(w, r, fmt.Sprintf("/cultures/%d#observations", c.ID), http.StatusSeeOther)
+	return nil
+}
+
+// voidObservationForm voids a recorded observation from the void form of the correction page,
+// for a reason the store records in the audit trail; nothing is deleted, and the culture's
+// charts and analyses leave it out. A refusal (no reason, an observation already void) shows
+// the page again with the message next to the reason, nothing changed; success redirects to
+// the culture page.
+func (s *Server) voidObservationForm(w http.ResponseWriter, r *http.Request) error {
+	o, c, err := s.findObservationAndCulture(r)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(r, c.Site); err != nil {
+		return err
+	}
+	if err := parsePageForm(w, r); err != nil {
+		return err
+	}
+	vf := newForm()
+	reason := strings.TrimSpace(r.PostForm.Get("void_reason"))
+	vf.Values["void_reason"] = reason
+	if reason == "" {
+		err = clink.Invalid("void_reason", "is required: say why the observation is void (e.g. \"entered on the wrong culture\")")
+	} else if o.Voided {
+		err = clink.Errorf(clink.ECONFLICT, "the observation of day %d is already void (%s)", o.Day, o.VoidReason)
+	} else {
+		_, err = s.store.VoidObservation(r.Context(), o.ID, reason)
+	}
+	if err != nil {
+		if !vf.refuse(err) {
+			return err
+		}
+		if len(clink.ErrorFields(err)) == 0 {
+			vf.Errors["void_reason"] = vf.Message
+		}
+		d := observationEditData{Observation: o, Culture: c, Form: observationForm(o), VoidForm: vf, Markerset: clink.Markers,
+			CanWrite: !o.Voided}
+		return s.render(w, r, refusedStatus(err), "observation_edit", page{Title: fmt.Sprintf("Correct %s day %d", c.Code, o.Day), Nav: navCultures, Data: d})
+	}
+	http.Redirect(w, r, fmt.Sprintf("/cultures/%d?voided=%d#observations", c.ID, o.Day), http.StatusSeeOther)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -108,6 +109,27 @@ func (s *Server) WarmRankings(ctx context.Context) {
 			s.logger.Error("warm the scoreboard", "error", err.Error())
 		}
 	}()
+}
+
+// scoreboardReady returns the kept ranking at harvest when its first computation has ended,
+// like scoreboard; when it has not (the server has just started), it starts the computation
+// if none runs and returns ready false at once rather than wait.
+func (s *Server) scoreboardReady(ctx context.Context) (rk *analysis.Ranking, at time.Time, ready bool, err error) {
+	st := s.uiState()
+	st.mu.Lock()
+	e := st.ranks[rankKey{day: -1}]
+	st.mu.Unlock()
+	if e == nil {
+		s.WarmRankings(ctx)
+		return nil, time.Time{}, false, nil
+	}
+	select {
+	case <-e.ready:
+	default:
+		return nil, time.Time{}, false, nil
+	}
+	rk, at, err = s.scoreboard(ctx)
+	return rk, at, true, err
 }
 
 // keptRanking returns the ranking of every protocol on day (nil: at harvest) from method's
@@ -258,16 +280,32 @@ type dashboardData struct {
 	Assays    []latestAssay
 	Ranking   *analysis.Ranking
 	RankingAt time.Time
-	RankTop   int // rows of the scoreboard shown
-	Pareto    *chartView
-	Activity  []auditRow
+	// RankingPending is set while the scoreboard is computed after a start.
+	RankingPending bool
+	ScoreboardURL  string // the page, waiting for its scoreboard
+	RankTop        int    // rows of the scoreboard shown
+	Pareto         *chartView
+	Activity       []auditRow
 }
 
 // dashboardLatest is how many of the latest observations, assays and audit events are shown.
 const dashboardLatest = 8
 
-// dashboard is the signed-in start page.
+// dashboard is the signed-in start page. It does not wait for the scoreboard: while the
+// server computes it after a start, the page says so and loads it (dashboardScoreboard).
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
+	return s.dashboardPage(w, r, false)
+}
+
+// dashboardScoreboard is the dashboard once its scoreboard is computed: it waits for it. The
+// dashboard's pending scoreboard loads its section from here (htmx), and its link leads here
+// without JavaScript.
+func (s *Server) dashboardScoreboard(w http.ResponseWriter, r *http.Request) error {
+	return s.dashboardPage(w, r, true)
+}
+
+// dashboardPage renders the dashboard; wait says whether to wait for the scoreboard.
+func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, wait bool) error {
 	ctx := r.Context()
 	u := UserFrom(ctx)
 	q := r.URL.Query()
@@ -296,6 +334,16 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d.Date = date.Format(time.DateOnly)
+	keep := url.Values{}
+	for _, k := range []string{"site", "date"} {
+		if v := q.Get(k); v != "" {
+			keep.Set(k, v)
+		}
+	}
+	d.ScoreboardURL = "/dashboard/scoreboard"
+	if len(keep) > 0 {
+		d.ScoreboardURL += "?" + keep.Encode()
+	}
 	var err error
 	if d.Sites, err = s.store.ListSites(ctx); err != nil {
 		return err
@@ -306,9 +354,16 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	if err := s.dashboardLatest(ctx, &d); err != nil {
 		return err
 	}
-	if d.Ranking, d.RankingAt, err = s.scoreboard(ctx); err != nil {
+	ready := true
+	if wait {
+		d.Ranking, d.RankingAt, err = s.scoreboard(ctx)
+	} else {
+		d.Ranking, d.RankingAt, ready, err = s.scoreboardReady(ctx)
+	}
+	if err != nil {
 		return err
 	}
+	d.RankingPending = !ready
 	if d.Ranking != nil && d.Ranking.Ranking != nil && len(d.Ranking.Ranking.Protocols) > 0 {
 		cv := chartViews("/dashboard/charts/", []string{"pareto"}, map[string]chart.Chart{"pareto": paretoChart(d.Ranking)})["pareto"]
 		d.Pareto = &cv

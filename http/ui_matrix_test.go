@@ -46,6 +46,7 @@ func init() {
 	})
 	addUIMatrix("dashboard", "read", 200, page("/"))
 	addUIMatrix("dashboardChart", "read", 200, page("/dashboard/charts/pareto.csv"))
+	addUIMatrix("dashboardScoreboard", "read", 200, page("/dashboard/scoreboard"))
 	addUIMatrix("cultureList", "read", 200, page("/cultures"))
 	addUIMatrix("culturePage", "read", 200, func(e *matrixEnv) (string, any) {
 		return fmt.Sprintf("/cultures/%d", e.culture.ID), nil
@@ -64,5 +65,9 @@ func init() {
 		o := e.newObservation()
 		return fmt.Sprintf("/observations/%d", o.ID),
 			neturl.Values{"day": {"7"}, "viable_cells": {"2.1e7"}, "nk_pct": {"80"}, "reason": {"count re-read"}}
+	})
+	addUIMatrix("voidObservationForm", "research", 303, func(e *matrixEnv) (string, any) {
+		o := e.newObservation()
+		return fmt.Sprintf("/observations/%d/void", o.ID), neturl.Values{"void_reason": {"entered on the wrong culture"}}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,9 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/analysis"
 	"github.com/clink-consortium/clink/flow"
+	"github.com/clink-consortium/clink/kinetics"
 )
 
 // The web pages, checked by CSS selectors on the HTML the server answers (no browser: see
@@ -294,6 +297,20 @@ func TestDashboardDue(t *testing.T) {
 func TestDashboardSections(t *testing.T) {
 	e := newUIEnv(t)
 	cookie := e.signIn(t, "viewer")
+	// The first visit does not wait for the scoreboard: it says it is being computed and
+	// loads it from a page that waits for it (also a link without JavaScript).
+	first := e.page(t, "/", cookie, 200)
+	pending := mustQuery(t, first, "#scoreboard-pending")
+	link := mustQuery(t, pending, "a")
+	hx, _ := attr(pending, "hx-get")
+	href, _ := attr(link, "href")
+	if hx != "/dashboard/scoreboard" || href != "/dashboard/scoreboard" {
+		t.Errorf("pending scoreboard: hx-get %q, link %q; want both /dashboard/scoreboard", hx, href)
+	}
+	if len(queryAll(first, "#scoreboard-table")) != 0 {
+		t.Errorf("the first visit shows a scoreboard table: want it pending")
+	}
+	e.page(t, "/dashboard/scoreboard", cookie, 200)
 	doc := e.page(t, "/", cookie, 200)
 	// The viewer has no site: every site is shown.
 	running, _, err := e.store.FindCultures(context.Background(), clink.CultureFilter{Status: clink.StatusRunning, Page: clink.Page{Limit: clink.MaxLimit}})
@@ -789,5 +806,130 @@ func TestCulturePageFCS(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the audit trail does not show the FCS correction")
+	}
+}
+
+// TestVoidObservation checks the void form of the correction page: a reason is required and
+// nothing changes without one; with one the observation is void (kept, with its reason in the
+// audit trail) and struck out in the culture's table; others may not void it.
+func TestVoidObservation(t *testing.T) {
+	e := newUIEnv(t)
+	ctx := context.Background()
+	c := e.cultureOf(t, "", clink.StatusRunning, 2)
+	own := e.signIn(t, "researcher-"+strings.ToLower(c.Site))
+	obs, _, err := e.store.FindObservations(ctx, clink.ObservationFilter{CultureID: c.ID, Page: clink.Page{Limit: clink.MaxLimit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := obs[len(obs)-1]
+	edit := e.page(t, fmt.Sprintf("/observations/%d/edit", o.ID), own, 200)
+	form := mustQuery(t, edit, "#void-form")
+	if action, _ := attr(form, "action"); action != fmt.Sprintf("/observations/%d/void", o.ID) {
+		t.Fatalf("void form posts to %q", action)
+	}
+	path := fmt.Sprintf("/observations/%d/void", o.ID)
+	resp, body := e.do(t, "POST", path, url.Values{"void_reason": {"  "}}, own)
+	if resp.StatusCode != 422 {
+		t.Fatalf("without a reason: got status %d, want 422", resp.StatusCode)
+	}
+	if msg := query(parseHTML(t, body), `#void-form .error[data-field=void_reason]`); msg == nil || !strings.Contains(textOf(msg), "is required") {
+		t.Errorf("without a reason: no message next to the reason")
+	}
+	if now, err := e.store.FindObservationByID(ctx, o.ID); err != nil || now.Voided {
+		t.Fatalf("without a reason the observation was voided: %+v, %v", now, err)
+	}
+	other := e.signIn(t, "viewer")
+	if resp, _ := e.do(t, "POST", path, url.Values{"void_reason": {"wrong culture"}}, other); resp.StatusCode != 403 {
+		t.Errorf("a viewer's void: got status %d, want 403", resp.StatusCode)
+	}
+	resp, _ = e.do(t, "POST", path, url.Values{"void_reason": {"entered on the wrong culture"}}, own)
+	if resp.StatusCode != 303 {
+		t.Fatalf("with a reason: got status %d, want 303", resp.StatusCode)
+	}
+	now, err := e.store.FindObservationByID(ctx, o.ID)
+	if err != nil || !now.Voided || now.VoidReason != "entered on the wrong culture" {
+		t.Fatalf("with a reason: got %+v, %v, want void with the reason", now, err)
+	}
+	doc := e.page(t, fmt.Sprintf("/cultures/%d?voided=%d", c.ID, o.Day), own, 200)
+	mustQuery(t, doc, "#voided")
+	if query(doc, fmt.Sprintf(`#observation-table tr.voided[data-day="%d"]`, o.Day)) == nil {
+		t.Errorf("the culture's table does not show the observation of day %d struck out as void", o.Day)
+	}
+	found := false
+	for _, tr := range queryAll(doc, "#audit-table tbody tr") {
+		if strings.Contains(textOf(tr), "entered on the wrong culture") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the audit trail does not show the void with its reason")
+	}
+	// A second void is refused, next to the reason.
+	resp, _ = e.do(t, "POST", path, url.Values{"void_reason": {"again"}}, own)
+	if resp.StatusCode != 409 {
+		t.Errorf("voiding twice: got status %d, want 409", resp.StatusCode)
+	}
+}
+
+// TestObservationOffTrend checks that a viable cell count 10 times off what the culture's
+// latest counts project asks whether it is right and saves nothing; ticking "The count is
+// right" records it; a count on the trend is recorded at once.
+func TestObservationOffTrend(t *testing.T) {
+	e := newUIEnv(t)
+	ctx := context.Background()
+	c := e.cultureOf(t, "", clink.StatusRunning, 2)
+	own := e.signIn(t, "researcher-"+strings.ToLower(c.Site))
+	path := fmt.Sprintf("/cultures/%d/observations", c.ID)
+	obs, _, err := e.store.FindObservations(ctx, clink.ObservationFilter{CultureID: c.ID, Page: clink.Page{Limit: clink.MaxLimit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counts []kinetics.Count
+	for _, o := range obs {
+		counts = append(counts, analysis.CountOf(o))
+	}
+	day := nextFreeDay(t, e, c)
+	p, ok := kinetics.Project(counts, day)
+	if !ok {
+		t.Fatalf("culture %s: no projection for day %d from %d counts", c.Code, day, len(counts))
+	}
+	off := url.Values{"day": {fmt.Sprint(day)}, "viable_cells": {strconv.FormatFloat(p.Expected*30, 'g', 3, 64)}}
+	stored := e.observationCount(t, c.ID)
+	resp, body := e.do(t, "POST", path, off, own)
+	if resp.StatusCode != 200 {
+		t.Fatalf("a count 30 times the trend: got status %d, want 200 with the question", resp.StatusCode)
+	}
+	doc := parseHTML(t, body)
+	form := mustQuery(t, doc, "#observation-form")
+	msg := mustQuery(t, form, `.error[data-field="viable_cells"]`)
+	if got := textOf(msg); !strings.Contains(got, "30 times more than") || !strings.Contains(got, "is it right?") {
+		t.Errorf("got the message %q, want it to say 30 times more than the projection", got)
+	}
+	box := mustQuery(t, form, `#confirm-count input[type=checkbox][name=confirm_count]`)
+	if _, checked := attr(box, "checked"); checked {
+		t.Errorf("the confirmation is ticked already")
+	}
+	if got, _ := attr(mustQuery(t, form, `input[name=viable_cells]`), "value"); got != off.Get("viable_cells") {
+		t.Errorf("the count holds %q, want %q as typed", got, off.Get("viable_cells"))
+	}
+	if n := e.observationCount(t, c.ID); n != stored {
+		t.Fatalf("the question saved an observation: %d, want %d", n, stored)
+	}
+	off.Set("confirm_count", "on")
+	if resp, _ := e.do(t, "POST", path, off, own); resp.StatusCode != 303 {
+		t.Fatalf("confirmed: got status %d, want 303", resp.StatusCode)
+	}
+	// On the trend: recorded without a question (the next day, from the counts now stored).
+	counts = append(counts, kinetics.Count{Day: day, ViableCells: p.Expected * 30, KeptFraction: 1})
+	p2, ok := kinetics.Project(counts, day+1)
+	if !ok {
+		t.Fatal("no projection for the next day")
+	}
+	on := url.Values{"day": {fmt.Sprint(day + 1)}, "viable_cells": {strconv.FormatFloat(p2.Expected*1.5, 'g', 3, 64)}}
+	if resp, _ := e.do(t, "POST", path, on, own); resp.StatusCode != 303 {
+		t.Fatalf("a count on the trend: got status %d, want 303", resp.StatusCode)
+	}
+	if n := e.observationCount(t, c.ID); n != stored+2 {
+		t.Errorf("got %d observations, want %d", n, stored+2)
 	}
 }
