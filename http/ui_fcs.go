@@ -293,7 +293,9 @@ type gatePlot struct {
 	// PctOfParent is 100 Count / ParentCount, NaN when the parent is empty.
 	PctOfParent float64
 	Note        string
-	Chart       chartView
+	// Quadrants are the populations of a quadrant gate's quadrants (nil for other gates).
+	Quadrants []quadrantCount
+	Chart     chartView
 	PNGURL      string
 	density     chart.Density
 }
@@ -383,7 +385,7 @@ func (g *gatedAttachment) gate(data []byte) (err error) {
 		if gp.ParentCount > 0 {
 			gp.PctOfParent = 100 * float64(gp.Count) / float64(gp.ParentCount)
 		}
-		x, y, outline, note := gateOutline(gt)
+		x, y, outlines, note := gateOutlines(gt)
 		if note != "" {
 			gp.Note = note
 			g.skipped = append(g.skipped, gp)
@@ -395,7 +397,10 @@ func (g *gatedAttachment) gate(data []byte) (err error) {
 				dims = append(dims, d)
 			}
 		}
-		plans = append(plans, plan{gp, x, y, []chart.Gate{outline}})
+		if q, ok := gt.(*gating.QuadrantGate); ok {
+			gp.Quadrants = quadrantCounts(q, res)
+		}
+		plans = append(plans, plan{gp, x, y, outlines})
 	}
 	if len(plans) == 0 {
 		return nil
@@ -418,10 +423,22 @@ func (g *gatedAttachment) gate(data []byte) (err error) {
 				ex, ey = append(ex, xs[i]), append(ey, ys[i])
 			}
 		}
+		var vx, vy [][]float64
+		for _, o := range p.outlines {
+			vx, vy = append(vx, o.X), append(vy, o.Y)
+		}
+		title := fmt.Sprintf("%s: %s of %s (%d of %d events)", p.gp.ID, fmtPct(p.gp.PctOfParent), parentName(p.gp.Parent), p.gp.Count, p.gp.ParentCount)
+		if p.gp.Quadrants != nil {
+			var parts []string
+			for _, q := range p.gp.Quadrants {
+				parts = append(parts, fmt.Sprintf("%s %s", q.ID, fmtPct(q.PctOfParent)))
+			}
+			title = fmt.Sprintf("%s: quadrants of %s (%s)", p.gp.ID, parentName(p.gp.Parent), strings.Join(parts, ", "))
+		}
 		d := chart.Density{
-			Title:  fmt.Sprintf("%s: %s of %s (%d of %d events)", p.gp.ID, fmtPct(p.gp.PctOfParent), parentName(p.gp.Parent), p.gp.Count, p.gp.ParentCount),
-			X:      dimAxis(p.x, ex, p.outlines[0].X),
-			Y:      dimAxis(p.y, ey, p.outlines[0].Y),
+			Title:  title,
+			X:      dimAxis(p.x, ex, vx...),
+			Y:      dimAxis(p.y, ey, vy...),
 			EventX: ex, EventY: ey,
 			Gates: p.outlines,
 		}
@@ -439,9 +456,79 @@ func parentName(parent string) string {
 	return parent
 }
 
-// gateOutline returns the two dimensions of a 2-D gate and its outline in their units, or a
-// note saying why the gate has no density plot. A rectangle's missing bounds are left
+// quadrantCount is one quadrant of a quadrant gate with its population.
+type quadrantCount struct {
+	ID          string
+	Count       int
+	PctOfParent float64 // NaN when the parent is empty
+}
+
+// quadrantCounts returns the populations of q's quadrants, in the document's order.
+func quadrantCounts(q *gating.QuadrantGate, res *gating.Result) []quadrantCount {
+	out := make([]quadrantCount, 0, len(q.Quadrants))
+	for _, qd := range q.Quadrants {
+		c := quadrantCount{ID: qd.ID, PctOfParent: math.NaN()}
+		if rr := res.Gate(qd.ID); rr != nil {
+			c.Count = rr.Count
+			if rr.ParentCount > 0 {
+				c.PctOfParent = 100 * float64(rr.Count) / float64(rr.ParentCount)
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// gateOutlines returns the two dimensions of a 2-D gate and its outlines in their units (one,
+// or one per quadrant of a quadrant gate on two dividers), or a note saying why the gate has
+// no density plot. Missing bounds (a rectangle's open sides, the outer quadrants) are left
 // infinite here and closed by dimAxis's range.
+func gateOutlines(gt gating.Gate) (x, y gating.Dimension, outlines []chart.Gate, note string) {
+	if q, ok := gt.(*gating.QuadrantGate); ok {
+		return quadrantOutlines(q)
+	}
+	x, y, outline, note := gateOutline(gt)
+	return x, y, []chart.Gate{outline}, note
+}
+
+// quadrantOutlines returns the quadrants of a quadrant gate on two dividers of different
+// dimensions as rectangles: each quadrant spans, on each divider, the interval between the
+// divider's values that holds its location (the whole axis on a divider it does not name).
+func quadrantOutlines(q *gating.QuadrantGate) (x, y gating.Dimension, outlines []chart.Gate, note string) {
+	if len(q.Dividers) != 2 || q.Dividers[0].Dimension == q.Dividers[1].Dimension {
+		return x, y, nil, fmt.Sprintf("a quadrant gate on %d dividers: its quadrants are drawn only on two dividers of two dimensions", len(q.Dividers))
+	}
+	x, y = q.Dividers[0].Dimension, q.Dividers[1].Dimension
+	interval := func(d gating.Divider, loc float64) (lo, hi float64) {
+		vs := slices.Sorted(slices.Values(d.Values))
+		lo, hi = math.Inf(-1), math.Inf(1)
+		for _, v := range vs {
+			if v <= loc {
+				lo = v
+			} else {
+				hi = v
+				break
+			}
+		}
+		return lo, hi
+	}
+	for _, qd := range q.Quadrants {
+		x0, x1, y0, y1 := math.Inf(-1), math.Inf(1), math.Inf(-1), math.Inf(1)
+		for _, p := range qd.Positions {
+			switch p.Divider {
+			case q.Dividers[0].ID:
+				x0, x1 = interval(q.Dividers[0], p.Location)
+			case q.Dividers[1].ID:
+				y0, y1 = interval(q.Dividers[1], p.Location)
+			}
+		}
+		outlines = append(outlines, chart.Gate{Name: qd.ID, X: []float64{x0, x1, x1, x0}, Y: []float64{y0, y0, y1, y1}})
+	}
+	return x, y, outlines, ""
+}
+
+// gateOutline returns the two dimensions of a 2-D gate other than a quadrant gate and its
+// outline in their units, or a note saying why the gate has no density plot.
 func gateOutline(gt gating.Gate) (x, y gating.Dimension, outline chart.Gate, note string) {
 	outline.Name = gt.GateID()
 	switch g := gt.(type) {
@@ -487,8 +574,6 @@ func gateOutline(gt gating.Gate) (x, y gating.Dimension, outline chart.Gate, not
 			outline.Y = append(outline.Y, g.Mean[1]+r*(l21*ux+l22*uy))
 		}
 		return g.Dimensions[0], g.Dimensions[1], outline, ""
-	case *gating.QuadrantGate:
-		return x, y, outline, "a quadrant gate: its quadrants are not drawn"
 	case *gating.BooleanGate:
 		return x, y, outline, fmt.Sprintf("a Boolean gate (%s): no geometry of its own to draw", g.Op)
 	}
@@ -499,7 +584,7 @@ func gateOutline(gt gating.Gate) (x, y gating.Dimension, outline chart.Gate, not
 // transformation, fixed to cover the finite events and the gate's finite vertices (so that
 // a gate reaching beyond the events is drawn whole); the gate's infinite vertices (the open
 // sides of a rectangle) are moved to the axis's ends.
-func dimAxis(d gating.Dimension, events, vertices []float64) chart.Axis {
+func dimAxis(d gating.Dimension, events []float64, vertices ...[]float64) chart.Axis {
 	label := d.String()
 	var how []string
 	if d.Compensation != "" && d.Compensation != gating.Uncompensated {
@@ -512,7 +597,7 @@ func dimAxis(d gating.Dimension, events, vertices []float64) chart.Axis {
 		label += " (" + strings.Join(how, ", ") + ")"
 	}
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, vs := range [][]float64{events, vertices} {
+	for _, vs := range append([][]float64{events}, vertices...) {
 		for _, v := range vs {
 			if !math.IsNaN(v) && !math.IsInf(v, 0) {
 				lo, hi = math.Min(lo, v), math.Max(hi, v)
@@ -524,12 +609,14 @@ func dimAxis(d gating.Dimension, events, vertices []float64) chart.Axis {
 		pad := (hi - lo) * 0.02
 		lo, hi = lo-pad, hi+pad
 		a.Min, a.Max = &lo, &hi
-		for i, v := range vertices {
-			switch {
-			case math.IsInf(v, -1):
-				vertices[i] = lo
-			case math.IsInf(v, 1):
-				vertices[i] = hi
+		for _, vs := range vertices {
+			for i, v := range vs {
+				switch {
+				case math.IsInf(v, -1):
+					vs[i] = lo
+				case math.IsInf(v, 1):
+					vs[i] = hi
+				}
 			}
 		}
 	}

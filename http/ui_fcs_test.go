@@ -453,3 +453,44 @@ func TestFCSPlots(t *testing.T) {
 		}
 	}
 }
+
+// TestFCSQuadrantPlot checks the plot of a quadrant gate (ISAC gates1.xml Quadrant1 on data1):
+// one density plot of the parent's events with every quadrant outlined, its caption giving
+// each quadrant's share of the events as the ISAC truth files count them.
+func TestFCSQuadrantPlot(t *testing.T) {
+	e, cs := dueFixture(t)
+	ctx := clink.WithActor(context.Background(), "researcher-zgz")
+	tmpl := &clink.GatingTemplate{Site: "ZGZ", Name: "Quadrant panel", GatingML: string(flowFile(t, "Gating-MLFiles", "gates1.xml")),
+		Mapping: clink.GateMapping{NKPct: "FL2N-FL4P", TPct: "FL2P-FL4P"}}
+	svc := flow.New(e.store)
+	if err := svc.CreateTemplate(ctx, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	obs, _, err := e.store.FindObservations(ctx, clink.ObservationFilter{CultureID: cs["day3"].ID, Page: clink.Page{Limit: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	atts, err := svc.Attach(ctx, []*clink.FCSUpload{{ObservationID: obs[0].ID, FileName: "data1.fcs",
+		Data: flowFile(t, "FCSFiles", "data1.fcs"), Template: tmpl.Ref(), Replace: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := atts[0]
+	doc := e.page(t, fmt.Sprintf("/observations/%d/fcs/%d", a.ObservationID, a.ID), e.signIn(t, "researcher-bcn"), 200)
+	fig := mustQuery(t, doc, `figure.gate-plot[data-gate="Quadrant1"]`)
+	caption := textOf(mustQuery(t, fig, "figcaption"))
+	all := len(isacTruth(t, "set_1", "FL2P-FL4P"))
+	for _, q := range []string{"FL2P-FL4P", "FL2N-FL4P", "FL2N-FL4N", "FL2P-FL4N"} {
+		pct := strconv.FormatFloat(100*float64(countAll(isacTruth(t, "set_1", q)))/float64(all), 'f', 1, 64)
+		if want := q + " " + pct + " %"; !strings.Contains(caption, want) {
+			t.Errorf("got the caption %q, want it to contain %q", caption, want)
+		}
+	}
+	svg := mustQuery(t, fig, "svg")
+	if n := len(queryAll(svg, "g.gate polygon")); n != 8 { // four quadrants, each white under black
+		t.Errorf("got %d gate polygons, want 8 (four quadrants)", n)
+	}
+	if query(doc, `#gate-notes li[data-gate="Quadrant1"]`) != nil {
+		t.Errorf("the quadrant gate is listed among the gates without a plot")
+	}
+}
