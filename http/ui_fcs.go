@@ -296,8 +296,8 @@ type gatePlot struct {
 	// Quadrants are the populations of a quadrant gate's quadrants (nil for other gates).
 	Quadrants []quadrantCount
 	Chart     chartView
-	PNGURL      string
-	density     chart.Density
+	PNGURL    string
+	density   chart.Density
 }
 
 // gatedAttachment is an attachment's file gated again with the template version it records.
