@@ -45,6 +45,7 @@ func commands() []command {
 		{"export", "export the data as CSV files or one XLSX workbook", (*Main).runExport},
 		{"analyze", "analyze compare|ranking|cytotox|growth: protocol statistics, scoreboard, killing and growth", (*Main).runAnalyze},
 		{"fcs", "fcs info|export|gate|attach: read FCS files, export events, apply Gating-ML gates, attach to observations", (*Main).runFCS},
+		{"sim", "sim run: run the in-silico expansion simulator on a protocol and donors", (*Main).runSim},
 		{"user", "user add|list|disable|passwd|roles|unlock: manage users", (*Main).runUser},
 		{"token", "token create|list|revoke: manage API tokens", (*Main).runToken},
 		{"audit", "audit verify: check that the audit trail is complete and unaltered", (*Main).runAudit},
