@@ -63,7 +63,7 @@ type simProtocol struct {
 
 // simReport is what clink sim run prints as JSON.
 type simReport struct {
-	Protocol simProtocol `json:"protocol"`
+	Protocol simProtocol  `json:"protocol"`
 	Seed     uint64       `json:"seed"`
 	Cultures []simCulture `json:"cultures"`
 	// MedianNKFold and MedianDoses summarise the cultures.
