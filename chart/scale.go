@@ -187,7 +187,10 @@ func (s *scale) linearBounds(lo, hi float64, fixLo, fixHi bool, target int) {
 	}
 	s.lo, s.hi, s.tlo, s.thi = lo, hi, lo, hi
 	k0, k1 := math.Ceil(lo/step-1e-9), math.Floor(hi/step+1e-9)
-	if !(step > 0) || !finite(step) || !finite(k0) || !finite(k1) || k1-k0 > 50 || k1 < k0 {
+	// Beyond 2⁵² a float64 counter no longer moves by one: k++ could loop for ever (bounds one
+	// ulp apart near MaxFloat64).
+	if !(step > 0) || !finite(step) || !finite(k0) || !finite(k1) || k1-k0 > 50 || k1 < k0 ||
+		math.Abs(k0) > 1<<52 || math.Abs(k1) > 1<<52 {
 		s.ticks = []tick{{lo, fmtNum(lo)}, {hi, fmtNum(hi)}}
 		return
 	}
