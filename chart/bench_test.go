@@ -41,3 +41,24 @@ func BenchmarkDensitySVGAutoAxes(b *testing.B) {
 		c.SVG()
 	}
 }
+
+// BenchmarkHistogramSVG draws a 256-bin histogram of 100,000 events with two ranges: binning,
+// counting the ranges, the step outline and a hover bar per bin.
+func BenchmarkHistogramSVG(b *testing.B) {
+	c := histogramPlot(100_000)
+	c.Bins = 256
+	for b.Loop() {
+		c.SVG()
+	}
+}
+
+// BenchmarkHistogramPNG is the raster of the same histogram at the default size.
+func BenchmarkHistogramPNG(b *testing.B) {
+	c := histogramPlot(100_000)
+	c.Bins = 256
+	for b.Loop() {
+		if _, err := c.PNG(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -148,6 +148,7 @@ func TestGolden(t *testing.T) {
 		{"strip", pairedStrip()},
 		{"pareto", paretoChart()},
 		{"density", densityPlot(50000)},
+		{"histogram", histogramPlot(20000)},
 	}
 	for _, tc := range charts {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,5 +216,23 @@ func goldenImage(tb testing.TB, name string, got []byte) {
 	}
 	if diff > 0 {
 		tb.Errorf("%s: %d pixels differ, the first at %v; if intended, run go test -update", name, diff, first)
+	}
+}
+
+// histogramPlot is the gate plot of a 1-D range gate: CD56 of the events (the second
+// population of gaussianEvents is CD56 dim, the first bright) with a CD56 bright and a
+// CD56 dim range, on a logicle scale.
+func histogramPlot(events int) Histogram {
+	_, ys := gaussianEvents(events)
+	decades := []Tick{{0.2, "10²"}, {0.4, "10³"}, {0.6, "10⁴"}, {0.8, "10⁵"}}
+	return Histogram{
+		Title:  "C-2026-014 day 21: CD56 (lymphocytes)",
+		X:      Axis{Label: "CD56 PE", Unit: "logicle", Min: f64(0), Max: f64(1), Ticks: decades},
+		Events: ys,
+		Bins:   64, // keeps the golden files small; pages use the default 256
+		Ranges: []Range{
+			{Name: "CD56 dim", Min: 0.1, Max: 0.5},
+			{Name: "CD56 bright", Min: 0.5, Max: math.Inf(1)},
+		},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/csv"
+	"image/png"
 	"math"
 	"strings"
 	"testing"
@@ -169,6 +170,40 @@ func FuzzDensity(f *testing.F) {
 		checkFuzz(t, c)
 		if _, err := c.PNG(); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzHistogram is FuzzLine for histograms: the events are a, the ranges are pairs of b
+// (Min, Max), the axes come from the bounds. The PNG must decode at the size asked for; it is
+// drawn at most 600 pixels a side, so that each run stays fast.
+func FuzzHistogram(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(encodeFloats(s.a...), encodeFloats(s.b...), encodeFloats(s.bounds...), s.flags, s.name)
+	}
+	f.Fuzz(func(t *testing.T, eRaw, rRaw, bRaw []byte, flags uint16, name string) {
+		events, ends := floatsFrom(eRaw), floatsFrom(rRaw)
+		ax, ay := axesFrom(flags, name, floatsFrom(bRaw))
+		w, h := sizeFrom(flags)
+		var ranges []Range
+		for i := 0; i+1 < len(ends); i += 2 {
+			ranges = append(ranges, Range{Name: name, Min: ends[i], Max: ends[i+1]})
+		}
+		c := Histogram{Title: name, Width: w, Height: h, X: ax, Y: ay, Events: events,
+			Bins: int(flags>>5&7) * 9, Ranges: ranges, Annotations: []string{name}}
+		checkFuzz(t, c)
+		c.Width, c.Height = min(max(w, 0), 600), min(max(h, 0), 600)
+		b, err := c.PNG()
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("PNG not readable: %v", err)
+		}
+		wantW, wantH := int(size(c.Width, DefaultDensityWidth)), int(size(c.Height, DefaultDensityHeight))
+		if got := img.Bounds().Size(); got.X != wantW || got.Y != wantH {
+			t.Fatalf("PNG %d × %d, want %d × %d", got.X, got.Y, wantW, wantH)
 		}
 	})
 }
