@@ -24,7 +24,7 @@ import (
 // FCS files on the web: the upload form of a culture (files gated with one of the site's
 // templates and attached to an observation, as the API's POST /observations/{id}/fcs does),
 // and the gate plots of an attachment (a density plot of each 2-D gate the template's mapping
-// uses, with the gate drawn over its parent population).
+// uses with the gate drawn over its parent population, and a histogram of each 1-D range).
 
 // uiFCSRoutes are the FCS upload form and the gate plots.
 func (s *Server) uiFCSRoutes() []Route {
@@ -297,7 +297,15 @@ type gatePlot struct {
 	Quadrants []quadrantCount
 	Chart     chartView
 	PNGURL    string
-	density   chart.Density
+	// plot is the gate's chart: a density plot of a 2-D gate, a histogram of a 1-D range.
+	plot  gateChart
+	title string
+}
+
+// gateChart is a gate plot: an SVG figure, its data as CSV and a PNG raster.
+type gateChart interface {
+	chart.Chart
+	PNG() ([]byte, error)
 }
 
 // gatedAttachment is an attachment's file gated again with the template version it records.
@@ -312,7 +320,8 @@ type gatedAttachment struct {
 
 // loadAttachment finds attachment {attachment} of observation {id}, reads its stored file
 // (checked against its hash) and the template version it records, applies the gates the
-// template's mapping uses (and their parents) and builds a density plot for each 2-D gate.
+// template's mapping uses (and their parents) and builds a density plot for each 2-D gate
+// and a histogram for each 1-D range.
 func (s *Server) loadAttachment(r *http.Request) (*gatedAttachment, error) {
 	ctx := r.Context()
 	o, c, err := s.findObservationAndCulture(r)
@@ -373,6 +382,7 @@ func (g *gatedAttachment) gate(data []byte) (err error) {
 	type plan struct {
 		gp       gatePlot
 		x, y     gating.Dimension
+		oneD     bool // a 1-D range: a histogram of x, its range the outline's two X values
 		outlines []chart.Gate
 	}
 	var plans []plan
@@ -384,6 +394,23 @@ func (g *gatedAttachment) gate(data []byte) (err error) {
 		gp.PctOfParent = math.NaN()
 		if gp.ParentCount > 0 {
 			gp.PctOfParent = 100 * float64(gp.Count) / float64(gp.ParentCount)
+		}
+		if r, ok := gt.(*gating.RectangleGate); ok && len(r.Dimensions) == 1 {
+			d := r.Dimensions[0]
+			lo, hi := math.Inf(-1), math.Inf(1)
+			if d.Min != nil {
+				lo = *d.Min
+			}
+			if d.Max != nil {
+				hi = *d.Max
+			}
+			if _, ok := index[d.Dimension]; !ok {
+				index[d.Dimension] = len(dims)
+				dims = append(dims, d.Dimension)
+			}
+			plans = append(plans, plan{gp: gp, x: d.Dimension, oneD: true,
+				outlines: []chart.Gate{{Name: gp.ID, X: []float64{lo, hi}}}})
+			continue
 		}
 		x, y, outlines, note := gateOutlines(gt)
 		if note != "" {
@@ -400,7 +427,7 @@ func (g *gatedAttachment) gate(data []byte) (err error) {
 		if q, ok := gt.(*gating.QuadrantGate); ok {
 			gp.Quadrants = quadrantCounts(q, res)
 		}
-		plans = append(plans, plan{gp, x, y, outlines})
+		plans = append(plans, plan{gp: gp, x: x, y: y, outlines: outlines})
 	}
 	if len(plans) == 0 {
 		return nil
@@ -410,13 +437,29 @@ func (g *gatedAttachment) gate(data []byte) (err error) {
 		return err
 	}
 	for _, p := range plans {
-		xs, ys := vals[index[p.x]], vals[index[p.y]]
 		var parent *gating.Membership
 		if p.gp.Parent != "" {
 			if pr := res.Gate(p.gp.Parent); pr != nil {
 				parent = pr.Members
 			}
 		}
+		title := fmt.Sprintf("%s: %s of %s (%d of %d events)", p.gp.ID, fmtPct(p.gp.PctOfParent), parentName(p.gp.Parent), p.gp.Count, p.gp.ParentCount)
+		if p.oneD {
+			var ex []float64
+			for i, v := range vals[index[p.x]] {
+				if parent == nil || parent.Contains(i) {
+					ex = append(ex, v)
+				}
+			}
+			rng := p.outlines[0].X
+			h := chart.Histogram{Title: title, X: dimAxis(p.x, ex, rng), Events: ex,
+				Ranges: []chart.Range{{Name: p.gp.ID, Min: rng[0], Max: rng[1]}}}
+			p.gp.plot = h
+			p.gp.title = title
+			g.plots = append(g.plots, p.gp)
+			continue
+		}
+		xs, ys := vals[index[p.x]], vals[index[p.y]]
 		var ex, ey []float64
 		for i := range xs {
 			if parent == nil || parent.Contains(i) {
@@ -427,7 +470,6 @@ func (g *gatedAttachment) gate(data []byte) (err error) {
 		for _, o := range p.outlines {
 			vx, vy = append(vx, o.X), append(vy, o.Y)
 		}
-		title := fmt.Sprintf("%s: %s of %s (%d of %d events)", p.gp.ID, fmtPct(p.gp.PctOfParent), parentName(p.gp.Parent), p.gp.Count, p.gp.ParentCount)
 		if p.gp.Quadrants != nil {
 			var parts []string
 			for _, q := range p.gp.Quadrants {
@@ -442,7 +484,8 @@ func (g *gatedAttachment) gate(data []byte) (err error) {
 			EventX: ex, EventY: ey,
 			Gates: p.outlines,
 		}
-		p.gp.density = d
+		p.gp.plot = d
+		p.gp.title = title
 		g.plots = append(g.plots, p.gp)
 	}
 	return nil
@@ -539,7 +582,7 @@ func gateOutline(gt gating.Gate) (x, y gating.Dimension, outline chart.Gate, not
 		return g.Dimensions[0], g.Dimensions[1], outline, ""
 	case *gating.RectangleGate:
 		if len(g.Dimensions) != 2 {
-			return x, y, outline, fmt.Sprintf("a %d-D range: no density plot (histograms are not drawn)", len(g.Dimensions))
+			return x, y, outline, fmt.Sprintf("a %d-D range: not drawn (ranges of one dimension get a histogram, of two a density plot)", len(g.Dimensions))
 		}
 		bound := func(p *float64, inf float64) float64 {
 			if p == nil {
@@ -640,8 +683,8 @@ func (s *Server) fcsPlots(w http.ResponseWriter, r *http.Request) error {
 	base := g.chartBase()
 	for i, p := range g.plots {
 		name := url.PathEscape(p.ID)
-		p.Chart = chartView{ID: fmt.Sprintf("gate-%d", i+1), Name: p.ID, Title: p.density.Title,
-			SVG: template.HTML(p.density.SVG()), SVGURL: base + name + ".svg", CSVURL: base + name + ".csv"}
+		p.Chart = chartView{ID: fmt.Sprintf("gate-%d", i+1), Name: p.ID, Title: p.title,
+			SVG: template.HTML(p.plot.SVG()), SVGURL: base + name + ".svg", CSVURL: base + name + ".csv"}
 		p.PNGURL = base + name + ".png"
 		d.Plots = append(d.Plots, p)
 	}
@@ -669,7 +712,7 @@ func (s *Server) fcsChart(w http.ResponseWriter, r *http.Request) error {
 	if i < 0 {
 		return clink.Errorf(clink.ENOTFOUND, "attachment %d has no gate plot %q", g.att.ID, name)
 	}
-	d := g.plots[i].density
+	d := g.plots[i].plot
 	download := fmt.Sprintf("%s-%s", strings.TrimSuffix(g.att.FileName, ".fcs"), file)
 	if ext != "png" {
 		return writeChartFile(w, download, d)

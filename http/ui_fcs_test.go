@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 
+	"golang.org/x/net/html"
+
 	"github.com/clink-consortium/clink"
 	"github.com/clink-consortium/clink/flow"
 )
@@ -368,7 +370,7 @@ func TestFCSPlots(t *testing.T) {
 	}
 	all := len(isacTruth(t, "set_1", "Polygon1"))
 	// The 2-D gates of the mapping and their parents, in document order; ScalePar1 is a
-	// range (1-D) and has a note instead.
+	// range (1-D) and has a histogram instead (checked below).
 	plots := []struct {
 		gate, parent       string
 		count, parentCount int
@@ -383,7 +385,12 @@ func TestFCSPlots(t *testing.T) {
 	path := fmt.Sprintf("/observations/%d/fcs/%d", a.ObservationID, a.ID)
 	doc := e.page(t, path, viewer, 200)
 	checkPage(t, doc, "/cultures")
-	figs := queryAll(doc, "figure.gate-plot")
+	var figs []*html.Node
+	for _, f := range queryAll(doc, "figure.gate-plot") {
+		if g, _ := attr(f, "data-gate"); g != "ScalePar1" {
+			figs = append(figs, f)
+		}
+	}
 	if len(figs) != len(plots) {
 		t.Fatalf("got %d gate plots, want %d", len(figs), len(plots))
 	}
@@ -442,10 +449,36 @@ func TestFCSPlots(t *testing.T) {
 			}
 		}
 	}
-	note := mustQuery(t, doc, `#gate-notes li[data-gate="ScalePar1"]`)
-	wantPct := strconv.FormatFloat(100*float64(count("ScaleRect1", "ScalePar1"))/float64(count("ScaleRect1")), 'f', 1, 64) + " % of ScaleRect1"
-	if got := textOf(note); !strings.Contains(got, wantPct) || !strings.Contains(got, "1-D") {
-		t.Errorf("got the note %q, want it to say %q and that the gate is 1-D", got, wantPct)
+	// The 1-D range ScalePar1 is a histogram of its parent's events with the range shaded.
+	hist := mustQuery(t, doc, `figure.gate-plot[data-gate="ScalePar1"]`)
+	parentN := count("ScaleRect1")
+	wantPct := strconv.FormatFloat(100*float64(count("ScaleRect1", "ScalePar1"))/float64(parentN), 'f', 1, 64) + " % of ScaleRect1"
+	if got := textOf(mustQuery(t, hist, "figcaption")); !strings.Contains(got, wantPct) {
+		t.Errorf("ScalePar1: got the caption %q, want it to say %q", got, wantPct)
+	}
+	hsvg := mustQuery(t, hist, "svg")
+	mustQuery(t, hsvg, "path.counts")
+	mustQuery(t, hsvg, "g.range rect.range-shade")
+	if query(doc, `#gate-notes li[data-gate="ScalePar1"]`) != nil {
+		t.Errorf("ScalePar1 is listed among the gates without a plot")
+	}
+	var csvHref string
+	for _, a := range queryAll(hist, "figcaption a") {
+		if h, _ := attr(a, "href"); strings.HasSuffix(h, ".csv") {
+			csvHref = h
+		}
+	}
+	resp, body := e.do(t, "GET", csvHref, nil, viewer)
+	total := 0
+	for _, line := range strings.Split(strings.TrimSpace(body), "\n")[1:] {
+		n, _ := strconv.Atoi(strings.Split(line, ",")[2])
+		total += n
+	}
+	if resp.StatusCode != 200 || total != parentN {
+		t.Errorf("GET %s: status %d, the bins hold %d events; want 200 and the parent's %d", csvHref, resp.StatusCode, total, parentN)
+	}
+	if resp, body := e.do(t, "GET", strings.TrimSuffix(csvHref, ".csv")+".png", nil, viewer); resp.StatusCode != 200 || !strings.HasPrefix(body, "\x89PNG") {
+		t.Errorf("the histogram's PNG: got status %d", resp.StatusCode)
 	}
 	for _, bad := range []string{path + "/charts/Nope.svg", path + "/charts/Polygon1.pdf", fmt.Sprintf("/observations/%d/fcs/%d", a.ObservationID, a.ID+1000)} {
 		if resp, _ := e.do(t, "GET", bad, nil, viewer); resp.StatusCode != 404 {
@@ -492,5 +525,48 @@ func TestFCSQuadrantPlot(t *testing.T) {
 	}
 	if query(doc, `#gate-notes li[data-gate="Quadrant1"]`) != nil {
 		t.Errorf("the quadrant gate is listed among the gates without a plot")
+	}
+}
+
+// TestDemoGatePlots checks that the demo's FCS files show their gate plots: from the culture
+// page's FCS table to density plots of the NK panel's 2-D gates and a histogram of its 1-D
+// NKG2C range, the NK gate's caption giving the purity the attachment measured.
+func TestDemoGatePlots(t *testing.T) {
+	e := newUIEnv(t)
+	ctx := context.Background()
+	atts, n, err := e.store.FindFCSAttachments(ctx, clink.FCSAttachmentFilter{Page: clink.Page{Limit: 1}})
+	if err != nil || n == 0 {
+		t.Fatalf("the demo has %d FCS attachments (%v), want some", n, err)
+	}
+	a := atts[0]
+	o, err := e.store.FindObservationByID(ctx, a.ObservationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := e.signIn(t, "researcher-"+strings.ToLower(a.Site))
+	doc := e.page(t, fmt.Sprintf("/cultures/%d", o.CultureID), cookie, 200)
+	var href string
+	for _, l := range queryAll(doc, "#fcs-table a") {
+		if textOf(l) == "Gate plots" {
+			href, _ = attr(l, "href")
+		}
+	}
+	if want := fmt.Sprintf("/observations/%d/fcs/%d", a.ObservationID, a.ID); href != want {
+		t.Fatalf("the culture page links the gate plots at %q, want %q", href, want)
+	}
+	plots := e.page(t, href, cookie, 200)
+	want := map[string]string{"Lymphocytes": "image.density", "NK": "image.density", "T": "image.density",
+		"CD16pos": "image.density", "NKG2Cpos": "path.counts"}
+	for gate, sel := range want {
+		fig := query(plots, fmt.Sprintf(`figure.gate-plot[data-gate=%q]`, gate))
+		if fig == nil {
+			t.Errorf("no plot of gate %s", gate)
+			continue
+		}
+		mustQuery(t, fig, "svg "+sel)
+	}
+	nk := textOf(mustQuery(t, plots, `figure.gate-plot[data-gate="NK"] figcaption`))
+	if pct := strconv.FormatFloat(*a.Measures.NKPct, 'f', 1, 64) + " % of Lymphocytes"; !strings.Contains(nk, pct) {
+		t.Errorf("the NK plot's caption %q does not give the measured purity %q", nk, pct)
 	}
 }
