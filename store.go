@@ -167,6 +167,7 @@ type Store interface {
 
 	UserStore
 	FlowStore
+	DesignSpaceStore
 }
 
 // FlowStore keeps gating templates, FCS files and their attachments to observations.

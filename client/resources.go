@@ -320,6 +320,52 @@ func (c *Client) GetAssay(ctx context.Context, id int64) (*Assay, error) {
 	return get[Assay](ctx, c, idPath("/assays", id), nil)
 }
 
+// Design spaces.
+
+// DesignSpaceQuery filters and pages a list of design space versions; empty fields do not
+// filter, and void versions are left out unless IncludeVoided.
+type DesignSpaceQuery struct {
+	Name, Site    string
+	IncludeVoided bool
+	Limit, Offset int
+}
+
+// ListDesignSpaces returns a page of design space versions, by name and version.
+func (c *Client) ListDesignSpaces(ctx context.Context, q DesignSpaceQuery) (*List[*clink.DesignSpace], error) {
+	v := url.Values{}
+	setIf(v, "name", q.Name)
+	setIf(v, "site", q.Site)
+	if q.IncludeVoided {
+		v.Set("include_voided", "true")
+	}
+	return get[List[*clink.DesignSpace]](ctx, c, "/design-spaces", pageValues(v, q.Limit, q.Offset))
+}
+
+// CreateDesignSpace saves a design space: version 1 of a new name or, with Version 0 and a
+// known name, its next version. It returns the version as stored.
+func (c *Client) CreateDesignSpace(ctx context.Context, d *clink.DesignSpace) (*clink.DesignSpace, error) {
+	return send[clink.DesignSpace](ctx, c, "POST", "/design-spaces", d)
+}
+
+// GetDesignSpace returns the design space version with the given id.
+func (c *Client) GetDesignSpace(ctx context.Context, id int64) (*clink.DesignSpace, error) {
+	return get[clink.DesignSpace](ctx, c, idPath("/design-spaces", id), nil)
+}
+
+// GetDesignSpaceByRef returns the design space version ref names: NAME (its latest version
+// that is not void) or NAME@VERSION (that version, void or not).
+func (c *Client) GetDesignSpaceByRef(ctx context.Context, ref string) (*clink.DesignSpace, error) {
+	return get[clink.DesignSpace](ctx, c, refPath("/design-spaces", ref), nil)
+}
+
+// VoidDesignSpace voids the design space version id with a reason.
+func (c *Client) VoidDesignSpace(ctx context.Context, id int64, reason string) (*clink.DesignSpace, error) {
+	body := struct {
+		Reason string `json:"reason"`
+	}{reason}
+	return send[clink.DesignSpace](ctx, c, "POST", idPath("/design-spaces", id)+"/void", body)
+}
+
 // Audit.
 
 // AuditQuery filters and pages the audit trail; zero fields do not filter.

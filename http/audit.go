@@ -8,7 +8,8 @@ import (
 )
 
 // auditEntities are the kinds of record the audit trail names.
-var auditEntities = []string{"site", "donor", "component", "protocol", "culture", "observation", "assay", "user", "token", "session"}
+var auditEntities = []string{"site", "donor", "component", "protocol", "culture", "observation", "assay", "user", "token", "session",
+	"gating_template", "fcs_file", "fcs_attachment", "design_space"}
 
 func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "entity", "entity_id", "id", "user", "from", "to", "limit", "offset")

@@ -72,6 +72,13 @@ var matrix = map[string]matrixRule{
 	"voidGatingTemplate":   {"research", 200},
 	"getFCSFile":           {"read", 200},
 
+	// Design spaces: read by everyone, written by a researcher of the space's site;
+	// designSpaceRequest (designspaces_test.go) makes their requests.
+	"listDesignSpaces":  {"read", 200},
+	"createDesignSpace": {"research", 201},
+	"getDesignSpace":    {"read", 200},
+	"voidDesignSpace":   {"research", 200},
+
 	"getHealth":      {"public", 200},
 	"getOpenAPIYAML": {"public", 200},
 	"getOpenAPIJSON": {"public", 200},
@@ -291,6 +298,9 @@ func (e *matrixEnv) request(name string) (path string, body any, ok bool) {
 	}
 	if req, ok := uiMatrix[name]; ok {
 		path, body := req.request(e)
+		return path, body, true
+	}
+	if path, body, ok := designSpaceRequest(e, name); ok {
 		return path, body, true
 	}
 	return "", nil, false

@@ -79,6 +79,11 @@ func (s *Server) routeTable() []Route {
 		{"POST", "/api/v1/gating-templates/{id}/void", "voidGatingTemplate", PermWriteResearch, s.voidGatingTemplate},
 		{"GET", "/api/v1/fcs/{sha256}", "getFCSFile", PermRead, s.getFCSFile},
 
+		{"GET", "/api/v1/design-spaces", "listDesignSpaces", PermRead, s.listDesignSpaces},
+		{"POST", "/api/v1/design-spaces", "createDesignSpace", PermWriteResearch, s.createDesignSpace},
+		{"GET", "/api/v1/design-spaces/{ref}", "getDesignSpace", PermRead, s.getDesignSpace},
+		{"POST", "/api/v1/design-spaces/{id}/void", "voidDesignSpace", PermWriteResearch, s.voidDesignSpace},
+
 		{"GET", "/api/v1/assays", "listAssays", PermRead, s.listAssays},
 		{"GET", "/api/v1/assays/{id}", "getAssay", PermRead, s.getAssay},
 

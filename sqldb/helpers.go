@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"time"
 
 	"github.com/clink-consortium/clink"
@@ -280,6 +281,9 @@ func requireReason(reason string) error {
 	}
 	if len(reason) > 2000 {
 		return clink.Invalid("reason", "is longer than 2000 characters")
+	}
+	if strings.ContainsRune(reason, 0) || !utf8.ValidString(reason) {
+		return clink.Invalid("reason", "holds a NUL character or bytes that are not UTF-8")
 	}
 	return nil
 }
