@@ -1,0 +1,342 @@
+package bo
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/clink-consortium/clink/gp"
+)
+
+// acquisition is a log acquisition function of one candidate point.
+type acquisition interface {
+	// eval returns the log acquisition at x and, when grad is not nil, fills grad (len(x))
+	// with its gradient with respect to x: zero on categorical coordinates.
+	eval(x, grad []float64) float64
+}
+
+// varFloor is the smallest posterior variance, relative to the prior variance, that the
+// acquisitions use: at a fantasy's own (noise-free) points the variance is zero up to
+// rounding, and the log acquisitions need a positive standard deviation.
+const varFloor = 1e-12
+
+// moments returns the posterior mean and standard deviation of m at x and, when dmean is not
+// nil, fills dmean and dsd with their gradients. scale is m's prior variance (for the floor).
+func moments(m *gp.Model, x []float64, scale float64, dmean, dsd []float64) (mean, sd float64) {
+	var v float64
+	if dmean == nil {
+		mean, v = m.Predict(x)
+	} else {
+		mean, v = m.PredictGrad(x, dmean, dsd)
+	}
+	floor := varFloor * scale
+	if !(v > floor) {
+		if dsd != nil {
+			clear(dsd)
+		}
+		return mean, math.Sqrt(floor)
+	}
+	sd = math.Sqrt(v)
+	for j := range dsd {
+		dsd[j] /= 2 * sd // dsd arrived holding dvar
+	}
+	return mean, sd
+}
+
+// outcomeConstraint is one constrained outcome's model and bound, in the outcome's own
+// orientation.
+type outcomeConstraint struct {
+	m     *gp.Model
+	scale float64
+	bound float64
+	upper bool
+}
+
+// logPF adds to grad (when not nil) the gradient of, and returns, the log probability that
+// the latent outcome at x meets the constraint: log Φ((μ − bound)/σ) for a lower bound,
+// log Φ((bound − μ)/σ) for an upper one. dm and ds are scratch of len(x).
+func (c outcomeConstraint) logPF(x, grad, dm, ds []float64) float64 {
+	if grad == nil {
+		dm, ds = nil, nil
+	}
+	mu, sd := moments(c.m, x, c.scale, dm, ds)
+	sign := 1.0
+	if c.upper {
+		sign = -1
+	}
+	z := sign * (mu - c.bound) / sd
+	if grad != nil {
+		g := dLogNormCDF(z)
+		for j := range grad {
+			grad[j] += g * (sign*dm[j] - z*ds[j]) / sd
+		}
+	}
+	return logNormCDF(z)
+}
+
+// logSumExp returns log Σ exp(v[i]) and overwrites v with the weights exp(v[i] − result)
+// (which sum to 1). When every v[i] is −Inf it returns −Inf and leaves zero weights.
+func logSumExp(v []float64) float64 {
+	top := math.Inf(-1)
+	for _, x := range v {
+		top = math.Max(top, x)
+	}
+	if math.IsInf(top, -1) || math.IsNaN(top) {
+		for i := range v {
+			v[i] = 0
+		}
+		return top
+	}
+	var s float64
+	for _, x := range v {
+		s += math.Exp(x - top)
+	}
+	lse := top + math.Log(s)
+	for i, x := range v {
+		v[i] = math.Exp(x - lse)
+	}
+	return lse
+}
+
+// logNEI is the noisy expected improvement of Letham et al. (2019), in log space: the mean
+// over fantasies s of EI_s(x) = E[(f_s(x) − best_s)⁺], where f_s is the posterior of a
+// noise-free fantasy model conditioned on a joint sample of the latent objective at the
+// observed and pending points, and best_s is the best feasible sampled value. The log
+// probabilities of feasibility of the outcome constraints are added.
+type logNEI struct {
+	fant  []*gp.Model // fantasy models, maximised orientation
+	scale float64     // prior variance of the objective
+	best  []float64   // incumbent per fantasy
+	cons  []outcomeConstraint
+
+	vals          []float64
+	grads         [][]float64
+	dm, ds, gtemp []float64
+}
+
+func newLogNEI(fant []*gp.Model, scale float64, best []float64, cons []outcomeConstraint, d int) *logNEI {
+	a := &logNEI{fant: fant, scale: scale, best: best, cons: cons,
+		vals: make([]float64, len(fant)), grads: make([][]float64, len(fant)),
+		dm: make([]float64, d), ds: make([]float64, d), gtemp: make([]float64, d)}
+	for s := range a.grads {
+		a.grads[s] = make([]float64, d)
+	}
+	return a
+}
+
+func (a *logNEI) eval(x, grad []float64) float64 {
+	for s, m := range a.fant {
+		if grad == nil {
+			mu, sd := moments(m, x, a.scale, nil, nil)
+			a.vals[s] = LogEI(mu, sd, a.best[s])
+			continue
+		}
+		mu, sd := moments(m, x, a.scale, a.dm, a.ds)
+		v, gmu, gsd := logEIGrad(mu, sd, a.best[s])
+		a.vals[s] = v
+		for j := range x {
+			a.grads[s][j] = gmu*a.dm[j] + gsd*a.ds[j]
+		}
+	}
+	total := logSumExp(a.vals) - math.Log(float64(len(a.fant)))
+	if grad != nil {
+		clear(grad)
+		for s, w := range a.vals {
+			if w == 0 {
+				continue
+			}
+			for j := range grad {
+				grad[j] += w * a.grads[s][j]
+			}
+		}
+	}
+	for _, c := range a.cons {
+		total += c.logPF(x, grad, a.dm, a.ds)
+	}
+	return total
+}
+
+// logNEHVI is the noisy expected hypervolume improvement of two objectives with independent
+// GPs, in log space: the mean over fantasies s of the exact EHVI of x with respect to the
+// Pareto front of fantasy s's sampled values at the observed and pending points, under the
+// posteriors of that fantasy's two noise-free models. The region that the front does not
+// dominate (above the reference point r) is the union of the cells
+// [a_{i−1}, a_i) × [b_i, ∞), where a_1 < … < a_k, b_1 > … > b_k is the front, a_0 = r_1,
+// a_{k+1} = ∞, b_{k+1} = r_2; with independent objectives
+// EHVI = Σ_i E[|[a_{i−1}, a_i) ∩ (−∞, F_1]|] · E[(F_2 − b_i)⁺]
+//
+//	= Σ_i σ_1 (h(z_{1,i−1}) − h(z_{1,i})) · σ_2 h(z_{2,i}),   z_{1,i} = (μ_1 − a_i)/σ_1, z_{2,i} = (μ_2 − b_i)/σ_2,
+//
+// each term taken in log space (logDiffH, logH) and summed by logsumexp.
+type logNEHVI struct {
+	fant   [][2]*gp.Model
+	scale  [2]float64
+	fronts [][][2]float64
+	ref    [2]float64
+	cons   []outcomeConstraint
+
+	terms    []float64
+	partials [][4]float64 // ∂term/∂(μ1, σ1, μ2, σ2)
+	dm, ds   [2][]float64
+	mom      [][4]float64   // μ1, σ1, μ2, σ2 per fantasy
+	gm       [][2][]float64 // per fantasy: gradients of (μ, σ) of both objectives
+}
+
+func newLogNEHVI(fant [][2]*gp.Model, scale [2]float64, fronts [][][2]float64, ref [2]float64, cons []outcomeConstraint, d int) *logNEHVI {
+	a := &logNEHVI{fant: fant, scale: scale, fronts: fronts, ref: ref, cons: cons,
+		mom: make([][4]float64, len(fant)), gm: make([][2][]float64, len(fant))}
+	n := 0
+	for _, f := range fronts {
+		n += len(f) + 1
+	}
+	a.terms = make([]float64, n)
+	a.partials = make([][4]float64, n)
+	for k := range 2 {
+		a.dm[k] = make([]float64, d)
+		a.ds[k] = make([]float64, d)
+	}
+	for s := range a.gm {
+		for k := range 2 {
+			a.gm[s][k] = make([]float64, 2*d) // dμ then dσ
+		}
+	}
+	return a
+}
+
+func (a *logNEHVI) eval(x, grad []float64) float64 {
+	d := len(x)
+	t := 0
+	for s, pair := range a.fant {
+		for k := range 2 {
+			if grad == nil {
+				a.mom[s][2*k], a.mom[s][2*k+1] = moments(pair[k], x, a.scale[k], nil, nil)
+				continue
+			}
+			a.mom[s][2*k], a.mom[s][2*k+1] = moments(pair[k], x, a.scale[k], a.gm[s][k][:d], a.gm[s][k][d:])
+		}
+		mu1, sd1, mu2, sd2 := a.mom[s][0], a.mom[s][1], a.mom[s][2], a.mom[s][3]
+		front := a.fronts[s]
+		for i := 0; i <= len(front); i++ {
+			lo, hi, b := a.ref[0], math.Inf(1), a.ref[1]
+			if i > 0 {
+				lo = front[i-1][0]
+			}
+			if i < len(front) {
+				hi, b = front[i][0], front[i][1]
+			}
+			za := (mu1 - lo) / sd1
+			zb := math.Inf(-1)
+			if !math.IsInf(hi, 1) {
+				zb = (mu1 - hi) / sd1
+			}
+			l1, dza, dzb := logDiffH(za, zb)
+			l2, g2mu, g2sd := logEIGrad(mu2, sd2, b)
+			a.terms[t] = math.Log(sd1) + l1 + l2
+			p := &a.partials[t]
+			p[0] = (dza + dzb) / sd1
+			p[1] = (1 - dza*za) / sd1
+			if dzb != 0 {
+				p[1] -= dzb * zb / sd1
+			}
+			p[2], p[3] = g2mu, g2sd
+			t++
+		}
+	}
+	total := logSumExp(a.terms[:t]) - math.Log(float64(len(a.fant)))
+	if grad != nil {
+		clear(grad)
+		t = 0
+		for s := range a.fant {
+			var c [4]float64
+			for i := 0; i <= len(a.fronts[s]); i++ {
+				w := a.terms[t]
+				if w != 0 {
+					for k := range c {
+						c[k] += w * a.partials[t][k]
+					}
+				}
+				t++
+			}
+			for j := range grad {
+				grad[j] += c[0]*a.gm[s][0][j] + c[1]*a.gm[s][0][d+j] + c[2]*a.gm[s][1][j] + c[3]*a.gm[s][1][d+j]
+			}
+		}
+	}
+	for _, c := range a.cons {
+		total += c.logPF(x, grad, a.dm[0], a.ds[0])
+	}
+	return total
+}
+
+// jointSamples draws len(z) joint samples of the latent function of m at the rows of X:
+// mean + L z_s with L the Cholesky factor of the posterior covariance (with increasing jitter
+// when it is numerically singular). Each z_s must hold at least len(X) standard normals; the
+// first len(X) are used, so adding rows to X keeps the earlier rows' samples.
+func jointSamples(m *gp.Model, X [][]float64, z [][]float64) ([][]float64, error) {
+	n := len(X)
+	mean, cov := m.PredictJoint(X)
+	if cov == nil || len(mean) != n {
+		return nil, fmt.Errorf("joint posterior at %d points unavailable", n)
+	}
+	var trace float64
+	for i := range n {
+		trace += cov.At(i, i)
+	}
+	jit := 0.0
+	base := trace / float64(n)
+	if !(base > 0) {
+		base = 1
+	}
+	var chol mat.Cholesky
+	ok := false
+	work := mat.NewSymDense(n, nil)
+	for _, rel := range []float64{0, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4} {
+		jit = rel * base
+		work.CopySym(cov)
+		for i := range n {
+			work.SetSym(i, i, cov.At(i, i)+jit)
+		}
+		if chol.Factorize(work) {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		return nil, fmt.Errorf("posterior covariance at %d points not positive definite", n)
+	}
+	var L mat.TriDense
+	chol.LTo(&L)
+	out := make([][]float64, len(z))
+	for s := range z {
+		f := make([]float64, n)
+		for i := range n {
+			v := mean[i]
+			for j := 0; j <= i; j++ {
+				v += L.At(i, j) * z[s][j]
+			}
+			f[i] = v
+		}
+		out[s] = f
+	}
+	return out, nil
+}
+
+// fantasyNoise is the noise variance of a fantasy model relative to its prior variance:
+// fantasies observe the latent function exactly, and this is the numerical floor that keeps
+// their covariance matrices factorable.
+const fantasyNoise = 1e-6
+
+// fantasy returns the noise-free model with m's hyperparameters conditioned on the values f
+// (in m's orientation times sign) at X.
+func fantasy(m *gp.Model, dims []gp.Dim, X [][]float64, f []float64, sign float64) (*gp.Model, error) {
+	h := m.Hyper()
+	h.Mean *= sign
+	h.GroupVar = 0
+	h.Noise = fantasyNoise * h.Outputscale
+	y := make([]float64, len(f))
+	for i, v := range f {
+		y[i] = sign * v
+	}
+	return gp.FitWith(X, y, gp.Config{Dims: dims}, h)
+}
