@@ -171,6 +171,8 @@ func (pl *plan) write(ctx context.Context, tx clink.Store) (Summary, error) {
 		}
 	}
 	var err error
-	sum.GatingTemplates, sum.FCSFiles, err = pl.writeFlow(ctx, tx, obsIDs)
-	return sum, err
+	if sum.GatingTemplates, sum.FCSFiles, err = pl.writeFlow(ctx, tx, obsIDs); err != nil {
+		return sum, err
+	}
+	return sum, writeSpace(ctx, tx)
 }

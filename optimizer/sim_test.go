@@ -1,0 +1,47 @@
+package optimizer
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
+
+	"github.com/clink-consortium/clink/design"
+)
+
+func BenchmarkLandscapeDoses(b *testing.B) {
+	l := NewLandscape()
+	u := []float64{0.8, 0.5, 0.3, 2, 0.5, 2, 1}
+	for b.Loop() {
+		if _, err := l.Doses(u); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestFitPoint checks that rounding a point onto the cytokine budget never leaves it over:
+// 461.5 IU/mL IL-2 with 27.69 ng/mL IL-15 and IL-21 (4.615 + 55.38 = 59.995) rounds to
+// 462/27.7/27.7, 60.02 over the budget, and is scaled back down within it.
+func TestFitPoint(t *testing.T) {
+	s := SimSpace()
+	p := design.Point{"il2": design.Num(461.5), "il15": design.Num(27.69), "il21": design.Num(27.69),
+		"feeder": design.Cat("ebv-lcl"), "feeder_ratio": design.Num(10), "restimulation": design.Cat("none"), "harvest_day": design.Num(14)}
+	fitPoint(s, p)
+	if v := s.Constraints[0].Value(p); v > 60 {
+		t.Errorf("got %v, budget %g over 60", p, v)
+	}
+	for _, f := range []string{"il2", "il15", "il21"} {
+		if x := p[f].X; strconv.FormatFloat(x, 'g', 3, 64) != strconv.FormatFloat(x, 'g', -1, 64) {
+			t.Errorf("%s = %v has more than three significant digits", f, x)
+		}
+	}
+	// Many random points: always within the budget after fitPoint.
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		q := design.Point{"il2": design.Num(1000 * r.Float64()), "il15": design.Num(50 * r.Float64()), "il21": design.Num(50 * r.Float64()),
+			"feeder": design.Cat("none"), "feeder_ratio": design.Num(1), "restimulation": design.Cat("none"), "harvest_day": design.Num(10)}
+		fitPoint(s, q)
+		if v := s.Constraints[0].Value(q); v > 60 {
+			t.Fatalf("%v: budget %g over 60", q, v)
+		}
+	}
+}
