@@ -7,7 +7,9 @@ import (
 
 	"github.com/clink-consortium/clink"
 	"github.com/clink-consortium/clink/cytotox"
+	"github.com/clink-consortium/clink/design"
 	"github.com/clink-consortium/clink/kinetics"
+	"github.com/clink-consortium/clink/optimizer"
 )
 
 // Health is the answer of the health check.
@@ -364,6 +366,51 @@ func (c *Client) VoidDesignSpace(ctx context.Context, id int64, reason string) (
 		Reason string `json:"reason"`
 	}{reason}
 	return send[clink.DesignSpace](ctx, c, "POST", idPath("/design-spaces", id)+"/void", body)
+}
+
+// Optimizer.
+
+// SuggestionRequest asks the optimizer for the next batch of conditions in a stored design
+// space. Objectives are one or two of nk_fold, lu30, purity and viability (maximised);
+// constraints read "purity>=70"; Donors (0 means 1) is how many donors the batch splits across.
+type SuggestionRequest struct {
+	Space       string   `json:"space"` // NAME or NAME@VERSION
+	Objectives  []string `json:"objectives"`
+	Constraints []string `json:"constraints,omitempty"`
+	Batch       int      `json:"batch"`
+	Donors      int      `json:"donors,omitempty"`
+	Seed        uint64   `json:"seed"`
+	// Dependence asks for the partial dependence of the first objective on every factor.
+	Dependence bool `json:"dependence,omitempty"`
+}
+
+// SuggestionPlan is the optimizer's answer: the plan, the design space version it was made
+// in (NAME@VERSION) and, per donor, the numbers (1-based) of the suggestions its cells go to.
+type SuggestionPlan struct {
+	optimizer.Plan
+	SpaceRef  string  `json:"space_ref"`
+	DonorPlan [][]int `json:"donor_plan"`
+}
+
+// Suggest asks for the next batch of conditions, learnt from the cultures whose protocol
+// versions lie in the design space. Nothing is stored.
+func (c *Client) Suggest(ctx context.Context, req SuggestionRequest) (*SuggestionPlan, error) {
+	return send[SuggestionPlan](ctx, c, "POST", "/optimizer/suggestions", req)
+}
+
+// DraftRequest turns a condition of a design space (a suggestion's point, in natural units)
+// into the next version of protocol version Protocol. Note starts the draft's description.
+type DraftRequest struct {
+	Space    string       `json:"space"`
+	Point    design.Point `json:"point"`
+	Protocol int64        `json:"protocol"`
+	Note     string       `json:"note,omitempty"`
+}
+
+// CreateDraft creates the draft protocol version of req, as a researcher of the base
+// protocol's site, and returns it as stored.
+func (c *Client) CreateDraft(ctx context.Context, req DraftRequest) (*clink.Protocol, error) {
+	return send[clink.Protocol](ctx, c, "POST", "/optimizer/drafts", req)
 }
 
 // Audit.

@@ -83,6 +83,8 @@ func (s *Server) routeTable() []Route {
 		{"POST", "/api/v1/design-spaces", "createDesignSpace", PermWriteResearch, s.createDesignSpace},
 		{"GET", "/api/v1/design-spaces/{ref}", "getDesignSpace", PermRead, s.getDesignSpace},
 		{"POST", "/api/v1/design-spaces/{id}/void", "voidDesignSpace", PermWriteResearch, s.voidDesignSpace},
+		{"POST", "/api/v1/optimizer/suggestions", "createSuggestions", PermRead, s.createSuggestions},
+		{"POST", "/api/v1/optimizer/drafts", "createDraft", PermWriteResearch, s.createDraft},
 
 		{"GET", "/api/v1/assays", "listAssays", PermRead, s.listAssays},
 		{"GET", "/api/v1/assays/{id}", "getAssay", PermRead, s.getAssay},

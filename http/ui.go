@@ -91,6 +91,7 @@ const (
 	navDonors    = "donors"
 	navProtocols = "protocols"
 	navCompare   = "compare"
+	navOptimizer = "optimizer"
 	navImport    = "import"
 	navAudit     = "audit"
 	navAccount   = "account"
@@ -109,6 +110,7 @@ var navItems = []navItem{
 	{navDonors, "Donors", "/donors"},
 	{navProtocols, "Protocols", "/protocols"},
 	{navCompare, "Compare", "/compare"},
+	{navOptimizer, "Optimizer", "/optimizer"},
 	{navImport, "Import", "/import"},
 	{navAudit, "Audit", "/audit"},
 	{navAccount, "Account", "/account"},
@@ -137,7 +139,7 @@ type page struct {
 func (s *Server) uiRouteTable() []Route {
 	return append(append(append(append(s.uiCoreRoutes(), append(s.uiDirectoryRoutes(), s.uiCompareRoutes()...)...), s.uiFCSRoutes()...),
 		s.uiImportRoutes()...),
-		s.uiEntryRoutes()...)
+		append(s.uiEntryRoutes(), s.uiOptimizerRoutes()...)...)
 }
 
 // UIRoutes returns the route table of the web pages. Their permissions follow the rules of

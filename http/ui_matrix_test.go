@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"encoding/json"
 	"fmt"
 	neturl "net/url"
 )
@@ -65,6 +66,21 @@ func init() {
 		o := e.newObservation()
 		return fmt.Sprintf("/observations/%d", o.ID),
 			neturl.Values{"day": {"7"}, "viable_cells": {"2.1e7"}, "nk_pct": {"80"}, "reason": {"count re-read"}}
+	})
+	// The optimizer's page and charts read (they compute and store nothing); its draft form
+	// writes a protocol version of the base protocol's site. Their requests use the matrix's
+	// design space (optimizer_test.go).
+	addUIMatrix("optimizerPage", "read", 200, func(e *matrixEnv) (string, any) {
+		return "/optimizer?" + matrixOptimizerQuery(e), nil
+	})
+	addUIMatrix("optimizerChart", "read", 200, func(e *matrixEnv) (string, any) {
+		return "/optimizer/charts/pd-il2.csv?" + matrixOptimizerQuery(e), nil
+	})
+	addUIMatrix("createDraftForm", "research", 303, func(e *matrixEnv) (string, any) {
+		point, err := json.Marshal(matrixDraftPoint)
+		e.check(err)
+		return "/optimizer/drafts", neturl.Values{"space": {matrixOptimizerSpace(e)}, "point": {string(point)},
+			"protocol": {fmt.Sprint(e.newProtocol().ID)}}
 	})
 	addUIMatrix("voidObservationForm", "research", 303, func(e *matrixEnv) (string, any) {
 		o := e.newObservation()

@@ -2,13 +2,16 @@ package http_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 
+	"github.com/clink-consortium/clink"
 	"github.com/clink-consortium/clink/demo"
 )
 
-// BenchmarkPages renders the comparison page (IL-2 alone against IL-2 + IL-15 on NK fold at
+// BenchmarkPages renders the gate plots of a demo FCS file (10,000 events, five gates), the
+// comparison page (IL-2 alone against IL-2 + IL-15 on NK fold at
 // harvest), the donor and protocol lists and pages (protocol 1, the reference IL-2 alone, has
 // the most cultures), the audit log, the import and account pages over the demo consortium
 // times ten
@@ -22,7 +25,13 @@ func BenchmarkPages(b *testing.B) {
 	}
 	e := newUIEnvOn(b, store)
 	cookie := e.signIn(b, "viewer")
+	atts, _, err := store.FindFCSAttachments(context.Background(), clink.FCSAttachmentFilter{Page: clink.Page{Limit: 1}})
+	if err != nil || len(atts) == 0 {
+		b.Fatalf("no demo FCS attachment: %v", err)
+	}
+	fcsPlots := fmt.Sprintf("/observations/%d/fcs/%d", atts[0].ObservationID, atts[0].ID)
 	for _, bc := range []struct{ name, path string }{
+		{"fcs-gate-plots", fcsPlots},
 		{"compare", compareURL("nk_fold", cmpA, cmpB)},
 		{"compare-lu30-day14", compareURL("lu30", cmpA, cmpB) + "&day=14"},
 		{"donors", "/donors"},
