@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/clink-consortium/clink/design"
+	"github.com/clink-consortium/clink/sim"
 )
 
 func BenchmarkLandscapeDoses(b *testing.B) {
@@ -43,5 +44,40 @@ func TestFitPoint(t *testing.T) {
 		if v := s.Constraints[0].Value(q); v > 60 {
 			t.Fatalf("%v: budget %g over 60", q, v)
 		}
+	}
+}
+
+// TestSimProtocol checks the conditional factors of the simulator's space: without a feeder
+// the ratio and restimulation are inactive; a restimulation closer than 3 days to the harvest
+// does not happen; and the landscape's doses follow the simulator (the calibration anchor's
+// culture on the nominal donor gives what sim gives).
+func TestSimProtocol(t *testing.T) {
+	pt := design.Point{"il2": design.Num(500), "il15": design.Num(0), "il21": design.Num(0), "feeder": design.Cat("none"),
+		"feeder_ratio": design.Num(10), "restimulation": design.Cat("d7+d14"), "harvest_day": design.Num(14)}
+	pr, err := SimProtocol(pt)
+	if err != nil || pr.FeederRatio != 0 || len(pr.Restim) != 0 || pr.Class.HasFeeder() {
+		t.Errorf("no feeder: got %+v, %v; want no ratio and no restimulation", pr, err)
+	}
+	pt["feeder"] = design.Cat("k562-mb21")
+	pr, err = SimProtocol(pt)
+	if err != nil || pr.FeederRatio != 10 || len(pr.Restim) != 1 || pr.Restim[0] != 7 {
+		t.Errorf("harvest on day 14: got restimulation %v, %v; want day 7 only (14 is not 3 days before the harvest)", pr.Restim, err)
+	}
+	pt["harvest_day"] = design.Num(17)
+	if pr, _ = SimProtocol(pt); len(pr.Restim) != 2 {
+		t.Errorf("harvest on day 17: got restimulation %v, want days 7 and 14", pr.Restim)
+	}
+	l := NewLandscape()
+	u, err := l.Space.Encode(pt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.Doses(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := simDoses(pr, sim.NominalDonor(), sim.DefaultParams())
+	if err != nil || got != want || !(got > 0) {
+		t.Errorf("landscape doses %g, simulator %g (%v)", got, want, err)
 	}
 }
