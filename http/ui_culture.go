@@ -798,19 +798,29 @@ func (s *Server) findObservationAndCulture(r *http.Request) (*clink.Observation,
 	return o, c, nil
 }
 
+// observationToWrite finds the observation {id} and its culture for a form that changes it:
+// only a researcher of the culture's site may, and the posted form is parsed.
+func (s *Server) observationToWrite(w http.ResponseWriter, r *http.Request) (*clink.Observation, *clink.Culture, error) {
+	o, c, err := s.findObservationAndCulture(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.authorize(r, c.Site); err != nil {
+		return nil, nil, err
+	}
+	if err := parsePageForm(w, r); err != nil {
+		return nil, nil, err
+	}
+	return o, c, nil
+}
+
 // correctObservation corrects a recorded observation from the correction form: the new
 // values and the reason, which the store requires and records in the audit trail with the
 // values before and after. Refusals show the form again (422/409); success redirects to the
 // culture page.
 func (s *Server) correctObservation(w http.ResponseWriter, r *http.Request) error {
-	old, c, err := s.findObservationAndCulture(r)
+	old, c, err := s.observationToWrite(w, r)
 	if err != nil {
-		return err
-	}
-	if err := s.authorize(r, c.Site); err != nil {
-		return err
-	}
-	if err := parsePageForm(w, r); err != nil {
 		return err
 	}
 	f := newForm()
@@ -843,14 +853,8 @@ func (s *Server) correctObservation(w http.ResponseWriter, r *http.Request) erro
 // the page again with the message next to the reason, nothing changed; success redirects to
 // the culture page.
 func (s *Server) voidObservationForm(w http.ResponseWriter, r *http.Request) error {
-	o, c, err := s.findObservationAndCulture(r)
+	o, c, err := s.observationToWrite(w, r)
 	if err != nil {
-		return err
-	}
-	if err := s.authorize(r, c.Site); err != nil {
-		return err
-	}
-	if err := parsePageForm(w, r); err != nil {
 		return err
 	}
 	vf := newForm()
