@@ -1,6 +1,7 @@
 package optimizer
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -59,7 +60,7 @@ func (l *Landscape) MaxDoses() (float64, []float64, error) {
 				u[di] = math.Round(u[di]*21) / 21
 				cs = append(cs, cand{u, eval(u)})
 			}
-			slices.SortFunc(cs, func(a, b cand) int { return -cmpF(a.v, b.v) })
+			slices.SortFunc(cs, func(a, b cand) int { return cmp.Compare(b.v, a.v) })
 			for _, c := range cs[:3] {
 				for _, dd := range []float64{-1, 0, 1} {
 					start := append([]float64(nil), c.u...)
@@ -99,14 +100,4 @@ func (l *Landscape) MaxDoses() (float64, []float64, error) {
 		}
 	}
 	return best.v, best.u, nil
-}
-
-func cmpF(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
