@@ -376,6 +376,13 @@ func (g *gatedAttachment) gate(data []byte) (err error) {
 	if err != nil {
 		return err
 	}
+	// The stain of each parameter ($PnS, e.g. "CD3 FITC"), shown after its name on the axes.
+	stains := map[string]string{}
+	for _, p := range ds.Params {
+		if l := strings.TrimSpace(p.Label); l != "" && l != p.Name {
+			stains[p.Name] = l
+		}
+	}
 	// Every dimension of the plotted gates, computed once.
 	var dims []gating.Dimension
 	index := map[gating.Dimension]int{}
@@ -452,7 +459,7 @@ func (g *gatedAttachment) gate(data []byte) (err error) {
 				}
 			}
 			rng := p.outlines[0].X
-			h := chart.Histogram{Title: title, X: dimAxis(p.x, ex, rng), Events: ex,
+			h := chart.Histogram{Title: title, X: dimAxis(p.x, stains, ex, rng), Events: ex,
 				Ranges: []chart.Range{{Name: p.gp.ID, Min: rng[0], Max: rng[1]}}}
 			p.gp.plot = h
 			p.gp.title = title
@@ -479,8 +486,8 @@ func (g *gatedAttachment) gate(data []byte) (err error) {
 		}
 		d := chart.Density{
 			Title:  title,
-			X:      dimAxis(p.x, ex, vx...),
-			Y:      dimAxis(p.y, ey, vy...),
+			X:      dimAxis(p.x, stains, ex, vx...),
+			Y:      dimAxis(p.y, stains, ey, vy...),
 			EventX: ex, EventY: ey,
 			Gates: p.outlines,
 		}
@@ -623,12 +630,15 @@ func gateOutline(gt gating.Gate) (x, y gating.Dimension, outline chart.Gate, not
 	return x, y, outline, "no density plot for this kind of gate"
 }
 
-// dimAxis is the axis of a dimension: named after the parameter with its compensation and
-// transformation, fixed to cover the finite events and the gate's finite vertices (so that
-// a gate reaching beyond the events is drawn whole); the gate's infinite vertices (the open
-// sides of a rectangle) are moved to the axis's ends.
-func dimAxis(d gating.Dimension, events []float64, vertices ...[]float64) chart.Axis {
+// dimAxis is the axis of a dimension: named after the parameter (with its stain from stains)
+// and its compensation and transformation, fixed to cover the finite events and the gate's
+// finite vertices (so that a gate reaching beyond the events is drawn whole); the gate's
+// infinite vertices (the open sides of a rectangle) are moved to the axis's ends.
+func dimAxis(d gating.Dimension, stains map[string]string, events []float64, vertices ...[]float64) chart.Axis {
 	label := d.String()
+	if st := stains[d.Name]; st != "" {
+		label += " " + st
+	}
 	var how []string
 	if d.Compensation != "" && d.Compensation != gating.Uncompensated {
 		how = append(how, "compensation "+d.Compensation)

@@ -565,6 +565,10 @@ func TestDemoGatePlots(t *testing.T) {
 		}
 		mustQuery(t, fig, "svg "+sel)
 	}
+	// The axes name each parameter with its stain ($PnS).
+	if svg := textOf(mustQuery(t, plots, `figure.gate-plot[data-gate="NK"] svg`)); !strings.Contains(svg, "FL1-A CD3 FITC") || !strings.Contains(svg, "FL2-A CD56 PE") {
+		t.Errorf("the NK plot's axes do not name the stains CD3 FITC and CD56 PE")
+	}
 	nk := textOf(mustQuery(t, plots, `figure.gate-plot[data-gate="NK"] figcaption`))
 	if pct := strconv.FormatFloat(*a.Measures.NKPct, 'f', 1, 64) + " % of Lymphocytes"; !strings.Contains(nk, pct) {
 		t.Errorf("the NK plot's caption %q does not give the measured purity %q", nk, pct)
