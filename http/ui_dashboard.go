@@ -486,6 +486,11 @@ func (s *Server) dashboardLatest(ctx context.Context, d *dashboardData) error {
 		seen[e.EntityID] = true
 		d.LatestObs = append(d.LatestObs, latestObservation{Observation: &o, Time: e.Time, Actor: e.Actor})
 	}
+	if len(d.LatestObs) < dashboardLatest && d.Site != "" {
+		if err := s.latestOfNewestCultures(ctx, d, seen); err != nil {
+			return err
+		}
+	}
 	_, total, err := s.store.FindAssays(ctx, clink.AssayFilter{Site: d.Site, Page: clink.Page{Limit: 1}})
 	if err != nil {
 		return err
@@ -506,6 +511,42 @@ func (s *Server) dashboardLatest(ctx context.Context, d *dashboardData) error {
 			}
 			d.Assays = append(d.Assays, latestAssay{Assay: a, Analysis: analysis.AnalyzeAssay(a, obs)})
 		}
+	}
+	return nil
+}
+
+// latestOfNewestCultures completes the latest observations of a site whose own writes are
+// older than the audit events the dashboard reads (other sites wrote since): the latest
+// observation of each of the site's newest cultures, newest first.
+func (s *Server) latestOfNewestCultures(ctx context.Context, d *dashboardData, seen map[int64]bool) error {
+	_, total, err := s.store.FindCultures(ctx, clink.CultureFilter{Site: d.Site, Page: clink.Page{Limit: 1}})
+	if err != nil || total == 0 {
+		return err
+	}
+	cs, _, err := s.store.FindCultures(ctx, clink.CultureFilter{Site: d.Site, Page: clink.Page{Limit: min(dashboardLatest, total), Offset: max(total-dashboardLatest, 0)}})
+	if err != nil {
+		return err
+	}
+	var more []latestObservation
+	for _, c := range cs {
+		obs, _, err := s.store.FindObservations(ctx, clink.ObservationFilter{CultureID: c.ID, Page: clink.Page{Limit: clink.MaxLimit}})
+		if err != nil {
+			return err
+		}
+		if len(obs) == 0 || seen[obs[len(obs)-1].ID] {
+			continue
+		}
+		o := obs[len(obs)-1]
+		more = append(more, latestObservation{Observation: o, Time: o.CreatedAt, Actor: o.CreatedBy})
+	}
+	slices.SortStableFunc(more, func(a, b latestObservation) int {
+		return cmp.Or(b.Time.Compare(a.Time), cmp.Compare(b.Observation.ID, a.Observation.ID))
+	})
+	for _, m := range more {
+		if len(d.LatestObs) == dashboardLatest {
+			break
+		}
+		d.LatestObs = append(d.LatestObs, m)
 	}
 	return nil
 }

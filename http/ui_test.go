@@ -933,3 +933,20 @@ func TestObservationOffTrend(t *testing.T) {
 		t.Errorf("got %d observations, want %d", n, stored+2)
 	}
 }
+
+// TestDashboardLatestOfOwnSite checks that a site whose observations were all written before
+// the other sites' (ZGZ in the demo, the first site it writes) still sees its latest
+// observations on its dashboard, each linking to its culture.
+func TestDashboardLatestOfOwnSite(t *testing.T) {
+	e := newUIEnv(t)
+	doc := e.page(t, "/dashboard/scoreboard", e.signIn(t, "researcher-zgz"), 200)
+	links := queryAll(doc, "#latest-observations li a")
+	if len(links) != 8 {
+		t.Fatalf("got %d latest observations of ZGZ, want 8", len(links))
+	}
+	for _, l := range links {
+		if !strings.HasPrefix(textOf(l), "ZGZ-") {
+			t.Errorf("latest observation %q is not of a ZGZ culture", textOf(l))
+		}
+	}
+}
