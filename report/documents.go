@@ -26,7 +26,8 @@ const LabelSize = 100 * MM
 // Render returns the label as a one-page PDF, 100 mm square: the DIN in Code 128 at a 0.25 mm
 // module above its eye-readable form "G1234 17 654321" with the check character in a box, then
 // product, product code, dose, expiry and chain-of-identity code. The layout is CLINK's, not the
-// licensed ST-004 one: sites configure real templates. Data Matrix is not yet drawn.
+// licensed ST-004 one: sites configure real templates. The same bar-code data are drawn as a
+// Data Matrix ECC 200 symbol (0.5 mm module) at the right, its bottom level with the bars.
 func (l BagLabel) Render() ([]byte, error) {
 	if l.DIN.IsZero() {
 		return nil, fmt.Errorf("report: bag label: din is missing")
@@ -56,6 +57,20 @@ func (l BagLabel) Render() ([]byte, error) {
 	}
 	top := LabelSize - 6*MM
 	if _, err := p.Code128(6*MM, top-15*MM, module, 15*MM, data); err != nil {
+		return nil, fmt.Errorf("report: bag label: %w", err)
+	}
+	const dmModule = 0.5 * MM
+	dm, err := DataMatrix(data)
+	if err != nil {
+		return nil, fmt.Errorf("report: bag label: %w", err)
+	}
+	dmSide := float64(len(dm)) * dmModule
+	dmX := LabelSize - 6*MM - dmSide
+	// Both quiet zones (10 modules of the Code 128, 1 of the Data Matrix) stay free.
+	if 6*MM+float64(n+10)*module > dmX-dmModule {
+		return nil, fmt.Errorf("report: bag label: bar code of %d modules leaves no room for the data matrix", n)
+	}
+	if _, err := p.DataMatrix(dmX, top-15*MM, dmModule, data); err != nil {
 		return nil, fmt.Errorf("report: bag label: %w", err)
 	}
 	// Eye-readable DIN and the boxed check character.

@@ -47,9 +47,31 @@ func TestBagLabel(t *testing.T) {
 	}
 	// The bar code itself: the symbol of "=G12341765432170" is drawn as one filled
 	// rectangle per bar.
+	// The Data Matrix of the same data adds one filled square per dark module.
 	mods, _ := Code128Modules("=G12341765432170")
-	if got, want := strings.Count(string(b), " re f\n"), (len(mods)+1)/2; got != want {
-		t.Errorf("got %d filled rectangles, want %d bars", got, want)
+	dm, err := DataMatrix("=G12341765432170")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dark := 0
+	for _, row := range dm {
+		for _, d := range row {
+			if d {
+				dark++
+			}
+		}
+	}
+	if got, want := strings.Count(string(b), " re f\n"), (len(mods)+1)/2+dark; got != want {
+		t.Errorf("got %d filled rectangles, want %d bars + %d data matrix modules", got, (len(mods)+1)/2, dark)
+	}
+	// The symbol's lower-left module (finder corner) sits at the label's right margin: 100 mm
+	// minus 6 mm minus 16 modules of 0.5 mm, level with the bars' bottom at 100 − 6 − 15 mm.
+	if len(dm) != 16 {
+		t.Errorf("got a %d×%d data matrix for 16 characters, want 16×16", len(dm), len(dm))
+	}
+	corner := num(86*MM) + " " + num(79*MM) + " " + num(0.5*MM) + " " + num(0.5*MM) + " re f\n"
+	if !strings.Contains(string(b), corner) {
+		t.Errorf("label lacks the data matrix corner module %q", corner)
 	}
 
 	if _, err := (BagLabel{}).Render(); err == nil {
