@@ -51,11 +51,6 @@ type SimTrace struct {
 // prevalence of Spain; "bo" starts with a scrambled Sobol batch and then asks bo.Suggest,
 // which models the donor as a random effect. The same seed gives the same campaign.
 func (l *Landscape) RunSimCampaign(s bo.Strategy, cfg SimCampaign, best float64, seed uint64) (SimTrace, error) {
-	return l.RunSimCampaignDiag(s, cfg, best, seed, nil)
-}
-
-// RunSimCampaignDiag is RunSimCampaign with a log of every condition tried.
-func (l *Landscape) RunSimCampaignDiag(s bo.Strategy, cfg SimCampaign, best float64, seed uint64, logf func(string, ...any)) (SimTrace, error) {
 	tr := SimTrace{Strategy: s, Seed: seed}
 	r := rand.New(rand.NewPCG(seed, 0x0B7))
 	model := sim.DefaultDonorModel()
@@ -150,10 +145,6 @@ func (l *Landscape) RunSimCampaignDiag(s bo.Strategy, cfg SimCampaign, best floa
 				return tr, err
 			}
 			tr.BestDoses = math.Max(tr.BestDoses, truth)
-			if logf != nil {
-				p, _ := l.Space.Decode(u)
-				logf("batch %d: %v donor %.0f true %.0f", b, p, doses, truth)
-			}
 			y := math.Log10(math.Max(doses, 1e-6)/ref) + cfg.NoiseLog10*r.NormFloat64()
 			obs = append(obs, bo.Observation{X: append([]float64(nil), u...), Y: []float64{y}, Group: b})
 		}
