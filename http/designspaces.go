@@ -42,25 +42,17 @@ func (s *Server) createDesignSpace(w http.ResponseWriter, r *http.Request) error
 	if err := decodeJSON(w, r, &d); err != nil {
 		return err
 	}
-	site := d.Site
-	if d.Name != "" {
+	site, err := s.versionSite(r, "design space", d.Name, d.Site, func() (string, error) {
 		latest, err := s.latestDesignSpace(r, d.Name)
-		if err != nil {
-			return err
+		if err != nil || latest == nil {
+			return "", err
 		}
-		if latest != nil {
-			site = latest.Site
-		}
-	}
-	if err := s.authorize(r, site); err != nil {
+		return latest.Site, nil
+	})
+	if err != nil {
 		return err
 	}
-	if d.Site == "" {
-		d.Site = site
-	}
-	if d.Site != site {
-		return clink.Invalid("site", "%s is not the site of design space %q (%s): its versions stay at its site", d.Site, d.Name, site)
-	}
+	d.Site = site
 	d.ID = 0
 	if err := checkDesignSpace(&d); err != nil {
 		return err

@@ -73,35 +73,51 @@ func (s *Server) createGatingTemplate(w http.ResponseWriter, r *http.Request) er
 	if err := decodeJSON(w, r, &t); err != nil {
 		return err
 	}
-	site := t.Site
-	if t.Name != "" {
+	site, err := s.versionSite(r, "gating template", t.Name, t.Site, func() (string, error) {
 		existing, err := clink.ReadAll(func(p clink.Page) ([]*clink.GatingTemplate, int, error) {
 			return s.store.FindGatingTemplates(r.Context(), clink.GatingTemplateFilter{Name: t.Name, Page: p})
 		})
-		if err != nil {
-			return err
-		}
-		latest := 0
+		latest, site := 0, ""
 		for _, e := range existing {
 			if e.Version > latest {
 				latest, site = e.Version, e.Site
 			}
 		}
-	}
-	if err := s.authorize(r, site); err != nil {
+		return site, err
+	})
+	if err != nil {
 		return err
 	}
-	if t.Site == "" {
-		t.Site = site
-	}
-	if t.Site != site {
-		return clink.Invalid("site", "%s is not the site of gating template %q (%s): its versions stay at its site", t.Site, t.Name, site)
-	}
+	t.Site = site
 	t.ID = 0
 	if err := s.flowService().CreateTemplate(r.Context(), &t); err != nil {
 		return err
 	}
 	return s.writeCreated(w, fmt.Sprintf("%s/gating-templates/%d", apiPrefix, t.ID), &t)
+}
+
+// versionSite returns the site a new version of the record kind called name belongs to: the
+// site of its latest version (latestSite, "" for a new name), or given for a new name. The user
+// must be allowed to write at that site, and a given site must be it: a name's versions stay at
+// one site.
+func (s *Server) versionSite(r *http.Request, kind, name, given string, latestSite func() (string, error)) (string, error) {
+	site := given
+	if name != "" {
+		latest, err := latestSite()
+		if err != nil {
+			return "", err
+		}
+		if latest != "" {
+			site = latest
+		}
+	}
+	if err := s.authorize(r, site); err != nil {
+		return "", err
+	}
+	if given != "" && given != site {
+		return "", clink.Invalid("site", "%s is not the site of %s %q (%s): its versions stay at its site", given, kind, name, site)
+	}
+	return site, nil
 }
 
 func (s *Server) findGatingTemplate(r *http.Request) (*clink.GatingTemplate, error) {
