@@ -168,6 +168,7 @@ type Store interface {
 	UserStore
 	FlowStore
 	DesignSpaceStore
+	ManufacturingStore
 }
 
 // FlowStore keeps gating templates, FCS files and their attachments to observations.

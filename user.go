@@ -17,10 +17,11 @@ const (
 	RoleQA         = "qa"         // reviews manufacturing records
 	RoleQP         = "qp"         // Qualified Person: releases batches
 	RoleClinician  = "clinician"  // sees the patient data of its own hospital
+	RoleOperator   = "operator"   // manufactures batches at its own site: steps, results, scans
 )
 
 // Roles lists every role, in the order they are documented.
-var Roles = []string{RoleAdmin, RoleResearcher, RoleViewer, RoleQA, RoleQP, RoleClinician}
+var Roles = []string{RoleAdmin, RoleResearcher, RoleViewer, RoleQA, RoleQP, RoleClinician, RoleOperator}
 
 // MinPasswordLength is the shortest password CheckPassword accepts.
 const MinPasswordLength = 12
@@ -36,7 +37,7 @@ var (
 // User is a person (or a service) that signs in to CLINK. Users are disabled, never deleted,
 // so that the audit trail always names someone who existed.
 //
-// Site is the code of the user's site. It is required when the roles include researcher or
+// Site is the code of the user's site. It is required when the roles include researcher, operator or
 // clinician, whose rights are bounded by their site (a clinician's must be a hospital; the store
 // checks the kind); it may be empty for users holding only consortium-wide roles (admin,
 // viewer, qa, qp).
@@ -105,7 +106,7 @@ func (u *User) Validate() error {
 	if u.Site != "" && !siteCodeRE.MatchString(u.Site) {
 		fe.Addf("site", "%q is not a site code (three capital letters, e.g. ZGZ)", u.Site)
 	} else if u.Site == "" {
-		for _, r := range []string{RoleResearcher, RoleClinician} {
+		for _, r := range []string{RoleResearcher, RoleClinician, RoleOperator} {
 			if slices.Contains(u.Roles, r) {
 				fe.Addf("site", "is required for the role %s", r)
 			}

@@ -9,7 +9,7 @@ import (
 
 // Users returns the demo users, in the order Populate creates them: admin, a researcher per
 // site (researcher-zgz ...), viewer, qa, qp, and a clinician per hospital (clinician-mpl,
-// clinician-nim). Users without a site hold consortium-wide roles only.
+// clinician-nim), and the GMP operator of Montpellier (operator-mpl). Users without a site hold consortium-wide roles only.
 func Users() []*clink.User {
 	mk := func(name, full, site string, role string) *clink.User {
 		return &clink.User{Username: name, FullName: full, Email: name + "@demo.clink.example", Site: site, Roles: []string{role}}
@@ -27,6 +27,8 @@ func Users() []*clink.User {
 	for _, code := range []string{"MPL", "NIM"} {
 		out = append(out, mk("clinician-"+strings.ToLower(code), "Demo clinician, "+code, code, clink.RoleClinician))
 	}
+	// The GMP unit of Montpellier manufactures the pilot studies' batches.
+	out = append(out, mk("operator-mpl", "Demo GMP operator, MPL", "MPL", clink.RoleOperator))
 	return out
 }
 

@@ -20,7 +20,7 @@ func TestPopulateUsers(t *testing.T) {
 		"admin": "admin@", "researcher-zgz": "researcher@ZGZ", "researcher-bcn": "researcher@BCN",
 		"researcher-mad": "researcher@MAD", "researcher-mpl": "researcher@MPL", "researcher-nim": "researcher@NIM",
 		"researcher-tls": "researcher@TLS", "viewer": "viewer@", "qa": "qa@", "qp": "qp@",
-		"clinician-mpl": "clinician@MPL", "clinician-nim": "clinician@NIM",
+		"clinician-mpl": "clinician@MPL", "clinician-nim": "clinician@NIM", "operator-mpl": "operator@MPL",
 	}
 	if sum.Users != len(want) {
 		t.Errorf("Summary.Users: got %d, want %d", sum.Users, len(want))

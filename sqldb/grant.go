@@ -18,7 +18,8 @@ var deletableTables = []string{"protocol_components", "user_roles", "login_attem
 // GrantApp gives the PostgreSQL role the privileges the server needs and no more, so that a
 // server connecting as that role (not the owner that ran the migrations) cannot change or delete
 // audit events even with the triggers out of the way: only the owner may drop a trigger, and
-// the role holds neither UPDATE, DELETE nor TRUNCATE on audit_events. The role must exist.
+// the role holds neither UPDATE, DELETE nor TRUNCATE on audit_events (nor on the append-only
+// batch_entries and release_specs). The role must exist.
 // Run it after Migrate, and again after later migrations add tables.
 func (s *Store) GrantApp(ctx context.Context, role string) error {
 	if s.dialect != DialectPostgres {
@@ -33,6 +34,7 @@ func (s *Store) GrantApp(ctx context.Context, role string) error {
 		"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO " + role,
 		"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO " + role,
 		"REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM " + role,
+		"REVOKE UPDATE, DELETE, TRUNCATE ON batch_entries, release_specs FROM " + role,
 		"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations FROM " + role,
 	}
 	for _, t := range deletableTables {
