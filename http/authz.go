@@ -34,12 +34,34 @@ const (
 	// PermWriteResearch creates or changes donors, protocols, cultures, observations and
 	// assays: a researcher whose site is the record's site.
 	PermWriteResearch Permission = "write-research"
+
+	// Clinical manufacturing (issue 8, gmp.md §1.2). Research roles (researcher, viewer) never
+	// see manufacturing records, which name patients by their pseudonymous codes.
+
+	// PermReadGMP reads batches, their records, treatment requests, patients (identity only
+	// for the clinicians of the patient's hospital) and release specifications: operators,
+	// QA, QPs, clinicians and admins.
+	PermReadGMP Permission = "read-gmp"
+	// PermManufacture creates batches and records their steps, results and deviations: an
+	// operator of the batch's site.
+	PermManufacture Permission = "manufacture"
+	// PermSign signs batch records: QA and QPs (the manufacturing service checks which
+	// meaning each may sign and the four-eyes rules).
+	PermSign Permission = "sign"
+	// PermClinical creates patients and treatment requests: a clinician of the hospital.
+	PermClinical Permission = "clinical"
+	// PermCustody records chain-of-custody scans: an operator of the batch's site or a
+	// clinician of the patient's hospital.
+	PermCustody Permission = "custody"
+	// PermEditSpec writes a new version of a release specification: admins.
+	PermEditSpec Permission = "edit-spec"
 )
 
 // valid reports whether p is one of the permissions above.
 func (p Permission) valid() bool {
 	switch p {
-	case PermPublic, PermRead, PermCreateSite, PermCreateComponent, PermWriteResearch:
+	case PermPublic, PermRead, PermCreateSite, PermCreateComponent, PermWriteResearch,
+		PermReadGMP, PermManufacture, PermSign, PermClinical, PermCustody, PermEditSpec:
 		return true
 	}
 	return false
@@ -48,7 +70,11 @@ func (p Permission) valid() bool {
 // siteScoped reports whether the decision depends on the site of the record written, which
 // only the handler knows: it calls (*Server).authorize with that site.
 func (p Permission) siteScoped() bool {
-	return p == PermCreateComponent || p == PermWriteResearch
+	switch p {
+	case PermCreateComponent, PermWriteResearch, PermManufacture, PermClinical, PermCustody:
+		return true
+	}
+	return false
 }
 
 // permits is the one rule function: whether user u may do p to a record of site. It is called
@@ -72,8 +98,26 @@ func permits(u *clink.User, p Permission, site string) bool {
 		// Admins administer users and sites; viewer, qa, qp and clinician do not write
 		// research data (least privilege).
 		return researcherOf(u, site)
+	case PermReadGMP:
+		return u.HasRole(clink.RoleAdmin) || u.HasRole(clink.RoleOperator) || u.HasRole(clink.RoleQA) ||
+			u.HasRole(clink.RoleQP) || u.HasRole(clink.RoleClinician)
+	case PermManufacture:
+		return roleAt(u, clink.RoleOperator, site)
+	case PermSign:
+		return u.HasRole(clink.RoleQA) || u.HasRole(clink.RoleQP)
+	case PermClinical:
+		return roleAt(u, clink.RoleClinician, site)
+	case PermCustody:
+		return roleAt(u, clink.RoleOperator, site) || roleAt(u, clink.RoleClinician, site)
+	case PermEditSpec:
+		return u.HasRole(clink.RoleAdmin)
 	}
 	return false
+}
+
+// roleAt reports whether u holds role at site.
+func roleAt(u *clink.User, role, site string) bool {
+	return u.HasRole(role) && u.Site != "" && u.Site == site
 }
 
 // researcherOf reports whether u is a researcher of site.
@@ -96,6 +140,18 @@ func forbidden(u *clink.User, p Permission, site string) error {
 		need = "creating a component needs the admin role, or the researcher role at the component's site"
 	case PermWriteResearch:
 		need = "writing research data needs the researcher role at the record's site"
+	case PermReadGMP:
+		need = "manufacturing records are for operators, QA, QPs, clinicians and admins"
+	case PermManufacture:
+		need = "recording a batch needs the operator role at the batch's site"
+	case PermSign:
+		need = "signing a batch record needs the qa or qp role"
+	case PermClinical:
+		need = "patients and treatment requests need the clinician role at the patient's hospital"
+	case PermCustody:
+		need = "custody scans need the operator role at the batch's site or the clinician role at the patient's hospital"
+	case PermEditSpec:
+		need = "release specifications are revised by admins"
 	default:
 		need = "this needs a permission you do not have"
 	}

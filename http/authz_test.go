@@ -35,7 +35,7 @@ const (
 func subjectName(role, where string) string { return role + "@" + where }
 
 // admits says, for each kind of rule, which subjects may use a route. It is written from the
-// rules of issue 3 (docs/api.md), not computed from the server's rule function:
+// rules of issue 3 and issue 8 (docs/api.md), not computed from the server's rule function:
 //   - public: the health check and the OpenAPI documents need no credentials;
 //   - read: research data is readable by every enabled user of every role and site;
 //   - admin: creating a site, admins only;
@@ -45,12 +45,24 @@ func subjectName(role, where string) string { return role + "@" + where }
 var admits = map[string][]string{
 	"public": {noToken, revoked,
 		"admin@own", "admin@other", "researcher@own", "researcher@other", "viewer@own", "viewer@other",
-		"qa@own", "qa@other", "qp@own", "qp@other", "clinician@own", "clinician@other"},
+		"qa@own", "qa@other", "qp@own", "qp@other", "clinician@own", "clinician@other", "operator@own", "operator@other"},
 	"read": {"admin@own", "admin@other", "researcher@own", "researcher@other", "viewer@own", "viewer@other",
-		"qa@own", "qa@other", "qp@own", "qp@other", "clinician@own", "clinician@other"},
+		"qa@own", "qa@other", "qp@own", "qp@other", "clinician@own", "clinician@other", "operator@own", "operator@other"},
 	"admin":     {"admin@own", "admin@other"},
 	"component": {"admin@own", "admin@other", "researcher@own"},
 	"research":  {"researcher@own"},
+	// Manufacturing (issue 8, gmp.md §1.2): records are read by operators, QA, QPs, clinicians
+	// and admins, never by research roles; an operator of the batch's site manufactures; QA
+	// and QPs sign; a clinician of the patient's hospital writes patients and requests; custody
+	// scans by the batch's operators or the patient's clinicians; admins revise
+	// specifications.
+	"gmp-read": {"admin@own", "admin@other", "qa@own", "qa@other", "qp@own", "qp@other",
+		"clinician@own", "clinician@other", "operator@own", "operator@other"},
+	"manufacture": {"operator@own"},
+	"sign":        {"qa@own", "qa@other", "qp@own", "qp@other"},
+	"clinical":    {"clinician@own"},
+	"custody":     {"operator@own", "clinician@own"},
+	"spec":        {"admin@own", "admin@other"},
 }
 
 // matrixRule is the expectation for one route: the kind of rule and the status of success.
@@ -130,6 +142,27 @@ var matrix = map[string]matrixRule{
 	"rankProtocols":    {"read", 200},
 
 	"listAuditEvents": {"read", 200},
+
+	// Manufacturing; mfgSetup.request (batches_test.go) makes their requests.
+	"listPatients":           {"gmp-read", 200},
+	"createPatient":          {"clinical", 201},
+	"getPatient":             {"gmp-read", 200},
+	"listTreatmentRequests":  {"gmp-read", 200},
+	"createTreatmentRequest": {"clinical", 201},
+	"getTreatmentRequest":    {"gmp-read", 200},
+	"listReleaseSpecs":       {"gmp-read", 200},
+	"createReleaseSpec":      {"spec", 201},
+	"getReleaseSpec":         {"gmp-read", 200},
+	"listBatches":            {"gmp-read", 200},
+	"createBatch":            {"manufacture", 201},
+	"getBatch":               {"gmp-read", 200},
+	"recordStep":             {"manufacture", 201},
+	"recordResult":           {"manufacture", 201},
+	"raiseDeviation":         {"manufacture", 201},
+	"signBatch":              {"sign", 201},
+	"scanBatch":              {"custody", 201},
+	"getCertificate":         {"gmp-read", 200},
+	"getLabel":               {"gmp-read", 200},
 
 	// The web pages (UIRoutes) are entered by uiMatrix (ui_matrix_test.go), with their requests.
 	// A page for signed-in users sends a visitor who is not to /login (303) instead of
@@ -434,6 +467,7 @@ func testPermissionMatrix(t *testing.T, store clink.Store) {
 	e.assay.CultureID, e.assay.Site = e.culture.ID, ownSite
 	e.check(store.CreateAssay(ctx, e.assay))
 	fm := newFlowMatrixEnv(e)
+	mm := newMfgSetup(e)
 
 	tokens := map[string]string{noToken: ""}
 	for _, role := range clink.Roles {
@@ -480,6 +514,9 @@ func testPermissionMatrix(t *testing.T, store clink.Store) {
 				path, body, ok := e.request(rt.Name)
 				if !ok {
 					path, body, ok = fm.request(rt.Name)
+				}
+				if !ok {
+					path, body, ok = mm.request(rt.Name, subject)
 				}
 				if !ok {
 					t.Fatalf("route %s has no request in the matrix test", rt.Name)

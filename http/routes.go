@@ -93,5 +93,25 @@ func (s *Server) routeTable() []Route {
 		{"GET", "/api/v1/analysis/ranking", "rankProtocols", PermRead, s.getAnalysisRanking},
 
 		{"GET", "/api/v1/audit", "listAuditEvents", PermRead, s.listAuditEvents},
+
+		{"GET", "/api/v1/patients", "listPatients", PermReadGMP, s.listPatients},
+		{"POST", "/api/v1/patients", "createPatient", PermClinical, s.createPatient},
+		{"GET", "/api/v1/patients/{id}", "getPatient", PermReadGMP, s.getPatient},
+		{"GET", "/api/v1/treatment-requests", "listTreatmentRequests", PermReadGMP, s.listTreatmentRequests},
+		{"POST", "/api/v1/treatment-requests", "createTreatmentRequest", PermClinical, s.createTreatmentRequest},
+		{"GET", "/api/v1/treatment-requests/{id}", "getTreatmentRequest", PermReadGMP, s.getTreatmentRequest},
+		{"GET", "/api/v1/release-specs", "listReleaseSpecs", PermReadGMP, s.listReleaseSpecs},
+		{"POST", "/api/v1/release-specs", "createReleaseSpec", PermEditSpec, s.createReleaseSpec},
+		{"GET", "/api/v1/release-specs/{id}", "getReleaseSpec", PermReadGMP, s.getReleaseSpec},
+		{"GET", "/api/v1/batches", "listBatches", PermReadGMP, s.listBatches},
+		{"POST", "/api/v1/batches", "createBatch", PermManufacture, s.createBatch},
+		{"GET", "/api/v1/batches/{id}", "getBatch", PermReadGMP, s.getBatch},
+		{"POST", "/api/v1/batches/{id}/steps", "recordStep", PermManufacture, s.recordStep},
+		{"POST", "/api/v1/batches/{id}/results", "recordResult", PermManufacture, s.recordResult},
+		{"POST", "/api/v1/batches/{id}/deviations", "raiseDeviation", PermManufacture, s.raiseDeviation},
+		{"POST", "/api/v1/batches/{id}/signatures", "signBatch", PermSign, s.signBatch},
+		{"POST", "/api/v1/batches/{id}/custody", "scanBatch", PermCustody, s.scanBatch},
+		{"GET", "/api/v1/batches/{id}/certificate", "getCertificate", PermReadGMP, s.getCertificate},
+		{"GET", "/api/v1/batches/{id}/labels/{bag}", "getLabel", PermReadGMP, s.getLabel},
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/manufacturing"
 )
 
 // Options configures a Server.
@@ -40,6 +41,9 @@ type Options struct {
 	// MaxFCSBytes bounds the FCS files of one upload request, all files together (413
 	// beyond); zero means clink.DefaultMaxFCSBytes.
 	MaxFCSBytes int64
+	// Manufacturing configures the facility's batches (its FIN, product code, time zone);
+	// zero fields take manufacturing.DefaultConfig's.
+	Manufacturing manufacturing.Config
 }
 
 // Server is the REST API of CLINK. It holds the dependencies of the handlers.
@@ -53,6 +57,7 @@ type Server struct {
 	maxFCSBytes    int64 // Options.MaxFCSBytes; see fcsLimit
 	mux            *http.ServeMux
 	ui             uiState // the web pages' clock and kept scoreboard (ui_dashboard.go)
+	mfg            *manufacturing.Service
 }
 
 // NewServer returns the API server over store. It panics when a route of the table has no
@@ -74,6 +79,11 @@ func newServer(store clink.Store, opt Options, table func(*Server) []Route) *Ser
 	if s.authenticators == nil {
 		s.authenticators = []Authenticator{BearerTokens(store), Sessions(store, s.sessionIdle)}
 	}
+	mfg, err := manufacturing.New(store, opt.Manufacturing)
+	if err != nil {
+		panic("http: " + err.Error())
+	}
+	s.mfg = mfg
 	s.routes = table(s)
 	s.uiRoutes = s.uiRouteTable()
 	for _, routes := range [][]Route{s.routes, s.uiRoutes} {
