@@ -43,6 +43,9 @@ type Summary struct {
 	Sites, Donors, Protocols, Cultures, Observations, Assays int
 	// GatingTemplates and FCSFiles count the sites' gating templates and the attached files.
 	GatingTemplates, FCSFiles int
+	// Patients and Batches count the manufacturing records: a patient per treating hospital,
+	// and, with users, a released batch and one in process at the Montpellier GMP unit.
+	Patients, Batches int
 	// Skipped is true when the store already held a site, in which case nothing was written.
 	Skipped bool
 	// Users counts the demo users created (see Users; none when Skipped or without a
@@ -95,15 +98,18 @@ func Populate(ctx context.Context, s clink.Store, opt Options) (Summary, error) 
 		if sum, err = pl.write(ctx, tx); err != nil {
 			return err
 		}
-		if opt.Password == "" {
-			return nil
-		}
-		for _, u := range Users() {
-			if err := tx.CreateUser(ctx, u, opt.Password); err != nil {
-				return fmt.Errorf("user %s: %w", u.Username, err)
+		if opt.Password != "" {
+			for _, u := range Users() {
+				if err := tx.CreateUser(ctx, u, opt.Password); err != nil {
+					return fmt.Errorf("user %s: %w", u.Username, err)
+				}
+				sum.Users++
 			}
-			sum.Users++
 		}
+		if sum.Batches, err = writeManufacturing(ctx, tx, today, opt.Password); err != nil {
+			return fmt.Errorf("manufacturing: %w", err)
+		}
+		sum.Patients = 2
 		return nil
 	})
 	if err != nil {

@@ -41,6 +41,8 @@ func (m *Main) runDemo(ctx context.Context, args []string) error {
 	} else {
 		fmt.Fprintf(m.Stdout, "Demo consortium (seed %d): %d sites, %d donors, %d protocols, %d cultures, %d observations, %d cytotoxicity assays, %d gating templates, %d FCS files.\n",
 			*seed, sum.Sites, sum.Donors, sum.Protocols, sum.Cultures, sum.Observations, sum.Assays, sum.GatingTemplates, sum.FCSFiles)
+		fmt.Fprintf(m.Stdout, "Manufacturing: %d patients with treatment requests, %d batches at the Montpellier GMP unit (one released, one in process).\n",
+			sum.Patients, sum.Batches)
 		var names []string
 		for _, u := range demo.Users() {
 			names = append(names, u.Username)
