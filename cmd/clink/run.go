@@ -47,6 +47,7 @@ func commands() []command {
 		{"fcs", "fcs info|export|gate|attach: read FCS files, export events, apply Gating-ML gates, attach to observations", (*Main).runFCS},
 		{"bench", "bench optimizer: benchmark the optimizer against Sobol and random search", (*Main).runBench},
 		{"suggest", "suggest the next conditions to try in a design space (Bayesian optimisation on the results)", (*Main).runSuggest},
+		{"batch", "batch list|show|create|step|result|deviation|sign|certificate|label: the manufacturing batch record", (*Main).runBatch},
 		{"din", "din checkchar|check: the ISBT 128 check character of a donation identification number", (*Main).runDIN},
 		{"sim", "sim run: run the in-silico expansion simulator on a protocol and donors", (*Main).runSim},
 		{"user", "user add|list|disable|passwd|roles|unlock: manage users", (*Main).runUser},
