@@ -46,7 +46,7 @@ func (s *Service) Scan(ctx context.Context, batchID int64, in ScanInput) (*Custo
 	var out *CustodyEntry
 	var refusal error
 	err := s.Store.Atomic(ctx, func(st clink.Store) error {
-		state, err := load(ctx, st, batchID)
+		state, err := s.load(ctx, st, batchID)
 		if err != nil {
 			return err
 		}

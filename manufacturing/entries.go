@@ -39,7 +39,7 @@ type StepInput struct {
 func (s *Service) RecordStep(ctx context.Context, batchID int64, in StepInput) (*clink.BatchEntry, error) {
 	var out *clink.BatchEntry
 	err := s.Store.Atomic(ctx, func(st clink.Store) error {
-		state, err := load(ctx, st, batchID)
+		state, err := s.load(ctx, st, batchID)
 		if err != nil {
 			return err
 		}
@@ -181,7 +181,7 @@ func (s *Service) RecordResult(ctx context.Context, batchID int64, in ResultInpu
 	var out *clink.BatchEntry
 	var late bool
 	err := s.Store.Atomic(ctx, func(st clink.Store) error {
-		state, err := load(ctx, st, batchID)
+		state, err := s.load(ctx, st, batchID)
 		if err != nil {
 			return err
 		}
@@ -207,7 +207,7 @@ func (s *Service) RecordResult(ctx context.Context, batchID int64, in ResultInpu
 		// A late result completes a conditional release when every outstanding result is in
 		// and within its limits; a failure leaves the batch released with outstanding tests
 		// and the page shows the failure (gmp.md §1.3 step 17: the notification workflow).
-		after, err := load(ctx, st, batchID)
+		after, err := s.load(ctx, st, batchID)
 		if err != nil {
 			return err
 		}
@@ -262,7 +262,7 @@ func resultEntry(state *State, in ResultInput) (*clink.BatchEntry, error) {
 func (s *Service) RaiseDeviation(ctx context.Context, batchID int64, d clink.DeviationData) (*clink.BatchEntry, error) {
 	var out *clink.BatchEntry
 	err := s.Store.Atomic(ctx, func(st clink.Store) error {
-		state, err := load(ctx, st, batchID)
+		state, err := s.load(ctx, st, batchID)
 		if err != nil {
 			return err
 		}

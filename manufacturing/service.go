@@ -29,12 +29,22 @@ type Config struct {
 	ShelfLifeHours int
 	// Location is the facility's time zone, used on labels and certificates; nil is UTC.
 	Location *time.Location
+	// BagMaxML and CryoBagMaxML are the maximum fill of one bag of the bag types used for a
+	// fresh and a cryopreserved product: a larger dose is split into bags of equal volume
+	// (gmp.md §5). Zero selects 200 mL (the bag of gmp.md's example) and 70 mL.
+	BagMaxML, CryoBagMaxML float64
+	// DMSOPct is the DMSO content of a cryopreserved product, % v/v; zero selects 10 %.
+	DMSOPct float64
+	// DMSOCapGPerKg is the protocol's DMSO limit in g/kg, checked and reported; zero selects
+	// 1 g/kg (gmp.md §5: "about 1 g/kg/day is often quoted", to verify for the protocol).
+	DMSOCapGPerKg float64
 }
 
 // DefaultConfig is the configuration used when none is given: the FIN and product code are
 // placeholders (the FIN "G1234" is the worked example of gmp.md §2.4) that a facility replaces
 // with its own.
-var DefaultConfig = Config{Facility: "G1234", ProductDescription: "S0001", ShelfLifeHours: 48}
+var DefaultConfig = Config{Facility: "G1234", ProductDescription: "S0001", ShelfLifeHours: 48, BagMaxML: 200, CryoBagMaxML: 70,
+	DMSOPct: 10, DMSOCapGPerKg: 1}
 
 // DefaultSpecName is the name of the release specification batches follow unless told.
 const DefaultSpecName = "default"
@@ -57,6 +67,15 @@ func New(store clink.Store, cfg Config) (*Service, error) {
 	}
 	if cfg.ShelfLifeHours == 0 {
 		cfg.ShelfLifeHours = DefaultConfig.ShelfLifeHours
+	}
+	for _, d := range []struct {
+		v   *float64
+		def float64
+	}{{&cfg.BagMaxML, DefaultConfig.BagMaxML}, {&cfg.CryoBagMaxML, DefaultConfig.CryoBagMaxML}, {&cfg.DMSOPct, DefaultConfig.DMSOPct},
+		{&cfg.DMSOCapGPerKg, DefaultConfig.DMSOCapGPerKg}} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.UTC

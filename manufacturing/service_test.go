@@ -436,3 +436,34 @@ func TestTamperedRecord(t *testing.T) {
 	}
 	wantErr(t, w.sign(b, "qp1", clink.MeaningReleased, ""), clink.ECONFLICT, "", "QA's signature is invalid")
 }
+
+// TestDoseBags checks that a dose larger than a bag is split into bags of equal volume, with
+// the example of gmp.md §5: 1e8 NK/kg for 70 kg at c_NK = 1.7296e7/mL needs 404.7 mL, 3 bags
+// of 134.9 mL in 200 mL bags; cryopreserved in 70 mL bags it is 6 bags of 67.4 mL, with the
+// DMSO per kg reported.
+func TestDoseBags(t *testing.T) {
+	for _, tc := range []struct {
+		cryo bool
+		bags int
+		ml   float64
+	}{{false, 3, 134.9}, {true, 6, 67.4}} {
+		w := newWorld(t)
+		ctx := clink.WithActor(context.Background(), "setup")
+		req := *w.request
+		req.ID, req.TargetNKPerKg, req.WeightKg, req.Cryopreserved = 0, 1e8, 70, tc.cryo
+		must(t, w.store.CreateTreatmentRequest(ctx, &req))
+		b, err := w.svc.CreateBatch(w.as("op1"), manufacturing.NewBatch{RequestID: req.ID, Site: "MPL"})
+		must(t, err)
+		saved := stepValues["formulation"]
+		stepValues["formulation"] = map[string]float64{"tnc_per_ml": 2e7, "cd3_pct": 0.01, "available_ml": 500}
+		w.recordAll(t, b)
+		stepValues["formulation"] = saved
+		w.enter(t, b, []manufacturing.ResultInput{{Test: gmp.TestViability, Value: num(92)}, {Test: gmp.TestNKPurity, Value: num(94)}})
+		st, err := w.svc.Load(context.Background(), b.ID)
+		must(t, err)
+		d := st.Dose
+		if d == nil || len(d.Bags) != tc.bags || d.Bags[0].VolumeML != tc.ml || (tc.cryo != (d.DMSOGPerKg != nil)) {
+			t.Fatalf("cryopreserved %v: dose %+v (%s); want %d bags of %g mL", tc.cryo, d, st.DoseProblem, tc.bags, tc.ml)
+		}
+	}
+}

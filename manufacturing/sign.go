@@ -68,7 +68,7 @@ func (s *Service) Sign(ctx context.Context, batchID int64, signer *clink.User, i
 	var out *Signature
 	var rule error
 	err := s.Store.Atomic(ctx, func(st clink.Store) error {
-		state, err := load(ctx, st, batchID)
+		state, err := s.load(ctx, st, batchID)
 		if err != nil {
 			return err
 		}

@@ -48,6 +48,8 @@ type State struct {
 	Missing []string `json:"missing"`
 	// Next names the next stage: "record", "qa_review", "qp_release", "custody", "done".
 	Next string `json:"next"`
+
+	cfg Config
 }
 
 // StepEntry is a step as recorded.
@@ -106,10 +108,10 @@ const Serializer = 1
 
 // Load reads the batch's record and works out its state.
 func (s *Service) Load(ctx context.Context, id int64) (*State, error) {
-	return load(ctx, s.Store, id)
+	return s.load(ctx, s.Store, id)
 }
 
-func load(ctx context.Context, st clink.Store, id int64) (*State, error) {
+func (s *Service) load(ctx context.Context, st clink.Store, id int64) (*State, error) {
 	b, err := st.FindBatchByID(ctx, id)
 	if err != nil {
 		return nil, err
@@ -130,11 +132,11 @@ func load(ctx context.Context, st clink.Store, id int64) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newState(b, req, spec, entries)
+	return newState(s.Config, b, req, spec, entries)
 }
 
-func newState(b *clink.Batch, req *clink.TreatmentRequest, spec gmp.Spec, entries []*clink.BatchEntry) (*State, error) {
-	s := &State{Batch: b, Request: req, Spec: spec, Entries: entries, Steps: map[string]*StepEntry{}, Results: map[string]*ResultEntry{},
+func newState(cfg Config, b *clink.Batch, req *clink.TreatmentRequest, spec gmp.Spec, entries []*clink.BatchEntry) (*State, error) {
+	s := &State{cfg: cfg, Batch: b, Request: req, Spec: spec, Entries: entries, Steps: map[string]*StepEntry{}, Results: map[string]*ResultEntry{},
 		Deviations: []Deviation{}, Signatures: []Signature{}, Custody: []CustodyEntry{}, Refusals: []*clink.BatchEntry{}, Missing: []string{}}
 	for _, e := range entries {
 		if e.SupersededBy != 0 {
@@ -286,6 +288,11 @@ func (s *State) dose() {
 		TNCPerML: f.Data.Values["tnc_per_ml"], ViabilityPct: *via.Data.Value, NKPurityPct: *pur.Data.Value,
 		CD3Pct: f.Data.Values["cd3_pct"], AvailableML: f.Data.Values["available_ml"],
 		WeightKg: s.Request.WeightKg, TargetNKPerKg: s.Request.TargetNKPerKg, CD3CapPerKg: gmp.DefaultCD3CapPerKg,
+		BagMaxML: s.cfg.BagMaxML,
+	}
+	if s.Request.Cryopreserved {
+		in.Cryopreserved, in.BagMaxML = true, s.cfg.CryoBagMaxML
+		in.DMSOGPerML, in.DMSOCapGPerKg = gmp.DMSOGPerMLFromPct(s.cfg.DMSOPct), s.cfg.DMSOCapGPerKg
 	}
 	for _, l := range s.Spec.Limits {
 		if l.Test == gmp.TestResidualCD3 && l.Max != nil {
