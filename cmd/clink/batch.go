@@ -46,6 +46,9 @@ func (m *Main) openBatch(ctx context.Context, fs *flag.FlagSet, args []string, w
 	ref, args := leadingArg(args, nargs)
 	cfg := m.defaultConfig()
 	cfg.dbFlag(fs)
+	if write {
+		cfg.facilityFlags(fs)
+	}
 	if err := m.parseConfig(fs, &cfg, args, false); err != nil {
 		return nil, ctx, err
 	}
@@ -56,7 +59,7 @@ func (m *Main) openBatch(ctx context.Context, fs *flag.FlagSet, args []string, w
 	if err != nil {
 		return nil, ctx, err
 	}
-	svc, err := manufacturing.New(store, manufacturing.Config{})
+	svc, err := manufacturing.New(store, cfg.manufacturing())
 	if err != nil {
 		store.Close()
 		return nil, ctx, err

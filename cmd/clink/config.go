@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/clink-consortium/clink"
+	"github.com/clink-consortium/clink/gmp"
+	"github.com/clink-consortium/clink/manufacturing"
 	"github.com/clink-consortium/clink/sqldb"
 )
 
@@ -41,6 +43,10 @@ type Config struct {
 	// files, and each file of clink fcs attach (1 to sqldb.MaxFCSBytes; default
 	// clink.DefaultMaxFCSBytes, 512 MiB).
 	MaxFCSBytes int64
+	// Facility is the ISBT 128 Facility Identification Number of the GMP unit's DINs, and
+	// ProductCode the 5-character product description code of its product (gmp.md §2).
+	Facility    string
+	ProductCode string
 
 	// envProblems are the CLINK_* variables that could not be read, reported by Validate.
 	envProblems []string
@@ -49,9 +55,10 @@ type Config struct {
 // defaultConfig returns the defaults overridden by the environment.
 func (m *Main) defaultConfig() Config {
 	c := Config{Addr: DefaultAddr, DB: DefaultDB, LogFormat: "text", LogLevel: "info", SessionIdle: clink.DefaultSessionIdle,
-		MaxFCSBytes: clink.DefaultMaxFCSBytes}
+		MaxFCSBytes: clink.DefaultMaxFCSBytes, Facility: manufacturing.DefaultConfig.Facility, ProductCode: manufacturing.DefaultConfig.ProductDescription}
 	for env, dst := range map[string]*string{
 		"CLINK_ADDR": &c.Addr, "CLINK_DB": &c.DB, "CLINK_LOG_FORMAT": &c.LogFormat, "CLINK_LOG_LEVEL": &c.LogLevel,
+		"CLINK_FACILITY": &c.Facility, "CLINK_PRODUCT_CODE": &c.ProductCode,
 	} {
 		if v := m.Getenv(env); v != "" {
 			*dst = v
@@ -81,6 +88,17 @@ func (c *Config) dbFlag(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", c.DB, "database: a SQLite file path or a postgres:// URL (env CLINK_DB)")
 }
 
+// facilityFlags registers the manufacturing flags on fs.
+func (c *Config) facilityFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Facility, "facility", c.Facility, "the GMP unit's ISBT 128 facility identification number, e.g. G1234 (env CLINK_FACILITY)")
+	fs.StringVar(&c.ProductCode, "product-code", c.ProductCode, "the product description code of its NK cell product, e.g. S0001 (env CLINK_PRODUCT_CODE)")
+}
+
+// manufacturing returns the manufacturing configuration.
+func (c Config) manufacturing() manufacturing.Config {
+	return manufacturing.Config{Facility: c.Facility, ProductDescription: c.ProductCode}
+}
+
 // serverFlags registers the flags of the server commands on fs.
 func (c *Config) serverFlags(fs *flag.FlagSet) {
 	c.dbFlag(fs)
@@ -88,6 +106,7 @@ func (c *Config) serverFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json (env CLINK_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error (env CLINK_LOG_LEVEL)")
 	fs.DurationVar(&c.SessionIdle, "session-idle", c.SessionIdle, "how long a web session lasts unused, 1m to 24h (env CLINK_SESSION_IDLE)")
+	c.facilityFlags(fs)
 	fs.Int64Var(&c.MaxFCSBytes, "max-fcs-bytes", c.MaxFCSBytes, fmt.Sprintf("the largest FCS upload, all files of a request together, in bytes, 1 to %d (env CLINK_MAX_FCS_BYTES)", sqldb.MaxFCSBytes))
 }
 
@@ -117,6 +136,12 @@ func (c Config) Validate() error {
 	if c.MaxFCSBytes < 1 || c.MaxFCSBytes > sqldb.MaxFCSBytes {
 		problems = append(problems, fmt.Sprintf("max-fcs-bytes: %d is not between 1 and %d (what the database keeps)", c.MaxFCSBytes, sqldb.MaxFCSBytes))
 	}
+	if err := gmp.ValidateFIN(c.Facility); err != nil {
+		problems = append(problems, fmt.Sprintf("facility: %q: %s", c.Facility, fieldMessages(err)))
+	}
+	if _, err := gmp.NewProductCode(c.ProductCode, gmp.CollectionVolunteerAllogeneic, gmp.Undivided); err != nil {
+		problems = append(problems, fmt.Sprintf("product-code: %q: %s", c.ProductCode, fieldMessages(err)))
+	}
 	if len(problems) > 0 {
 		return usageError("configuration: " + strings.Join(problems, "; "))
 	}
@@ -125,8 +150,8 @@ func (c Config) Validate() error {
 
 // String prints the configuration with the database password masked.
 func (c Config) String() string {
-	return fmt.Sprintf("addr=%s db=%s log-format=%s log-level=%s session-idle=%s max-fcs-bytes=%d",
-		c.Addr, maskDSN(c.DB), c.LogFormat, c.LogLevel, c.SessionIdle, c.MaxFCSBytes)
+	return fmt.Sprintf("addr=%s db=%s log-format=%s log-level=%s session-idle=%s max-fcs-bytes=%d facility=%s product-code=%s",
+		c.Addr, maskDSN(c.DB), c.LogFormat, c.LogLevel, c.SessionIdle, c.MaxFCSBytes, c.Facility, c.ProductCode)
 }
 
 func isPostgres(dsn string) bool {

@@ -67,7 +67,8 @@ func (m *Main) serve(ctx context.Context, cfg Config, store *sqldb.Store) error 
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	api := http.NewServer(store, http.Options{Logger: logger, SessionIdle: cfg.SessionIdle, MaxFCSBytes: cfg.MaxFCSBytes})
+	api := http.NewServer(store, http.Options{Logger: logger, SessionIdle: cfg.SessionIdle, MaxFCSBytes: cfg.MaxFCSBytes,
+		Manufacturing: cfg.manufacturing()})
 	// The dashboard's scoreboard takes about 0.4 s on a large database: start it now, so that
 	// the first visit finds it ready.
 	api.WarmRankings(ctx)
