@@ -310,7 +310,7 @@ func TestBatchToRelease(t *testing.T) {
 	pdf, err := w.svc.Certificate(context.Background(), b.ID)
 	must(t, err)
 	text := pdftotext(t, pdf)
-	for _, want := range []string{"G1234 26 000001", "Quentin Assurance", "Dr Paula Qualified", "released", "changed since original entry", "Potency", "47 %", "no growth"} {
+	for _, want := range []string{"G1234 26 000001 " + b.Check, "Quentin Assurance", "Dr Paula Qualified", "released", "changed since original entry", "Potency", "47 %", "no growth"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("certificate text lacks %q:\n%s", want, text)
 		}
