@@ -20,7 +20,15 @@ import (
 	"github.com/clink-consortium/clink/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// TestMain runs the tests, or, when CLINK_TEST_AS_CLINK is 1, runs the test binary as the clink
+// command itself, so that tests can start real clink processes and signal them (process_test.go).
+func TestMain(m *testing.M) {
+	if os.Getenv("CLINK_TEST_AS_CLINK") == "1" {
+		main()
+		os.Exit(0)
+	}
+	pgtest.Main(m)
+}
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine and the test to share.
 type syncBuffer struct {
