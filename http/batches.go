@@ -347,6 +347,8 @@ func (s *Server) getLabel(w http.ResponseWriter, r *http.Request) error {
 
 func writePDF(w http.ResponseWriter, name string, pdf []byte) error {
 	w.Header().Set("Content-Type", "application/pdf")
+	// The browser's PDF viewer needs more than the API's CSP allows; only our pages may frame it.
+	w.Header().Set("Content-Security-Policy", "frame-ancestors 'self'")
 	w.Header().Set("Content-Disposition", `inline; filename="`+name+`"`)
 	w.Header().Set("Content-Length", strconv.Itoa(len(pdf)))
 	_, err := w.Write(pdf)

@@ -41,6 +41,8 @@ type Options struct {
 	// MaxFCSBytes bounds the FCS files of one upload request, all files together (413
 	// beyond); zero means clink.DefaultMaxFCSBytes.
 	MaxFCSBytes int64
+	// TLS says that the server is reached over HTTPS: answers carry Strict-Transport-Security.
+	TLS bool
 	// Manufacturing configures the facility's batches (its FIN, product code, time zone);
 	// zero fields take manufacturing.DefaultConfig's.
 	Manufacturing manufacturing.Config
@@ -58,6 +60,7 @@ type Server struct {
 	mux            *http.ServeMux
 	ui             uiState // the web pages' clock and kept scoreboard (ui_dashboard.go)
 	mfg            *manufacturing.Service
+	tls            bool
 }
 
 // NewServer returns the API server over store. It panics when a route of the table has no
@@ -69,7 +72,7 @@ func NewServer(store clink.Store, opt Options) *Server {
 // newServer builds the server with the route table of table; tests give it a faulty one.
 func newServer(store clink.Store, opt Options, table func(*Server) []Route) *Server {
 	s := &Server{store: store, logger: opt.Logger, authenticators: opt.Authenticators, sessionIdle: opt.SessionIdle,
-		maxFCSBytes: opt.MaxFCSBytes}
+		maxFCSBytes: opt.MaxFCSBytes, tls: opt.TLS}
 	if s.sessionIdle <= 0 {
 		s.sessionIdle = clink.DefaultSessionIdle
 	}
@@ -193,7 +196,17 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		id := newRequestID()
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 		r = r.WithContext(ctx)
-		w.Header().Set("X-Request-Id", id)
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		// Security headers of every answer (issue 9); web pages and downloads set their own
+		// Content-Security-Policy over this one, which allows nothing.
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		if s.tls {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {

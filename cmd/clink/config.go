@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -47,6 +48,9 @@ type Config struct {
 	// ProductCode the 5-character product description code of its product (gmp.md §2).
 	Facility    string
 	ProductCode string
+	// TLSCert and TLSKey are the PEM files of the server's certificate and key; with both,
+	// the server speaks HTTPS only and sends Strict-Transport-Security.
+	TLSCert, TLSKey string
 
 	// envProblems are the CLINK_* variables that could not be read, reported by Validate.
 	envProblems []string
@@ -59,6 +63,7 @@ func (m *Main) defaultConfig() Config {
 	for env, dst := range map[string]*string{
 		"CLINK_ADDR": &c.Addr, "CLINK_DB": &c.DB, "CLINK_LOG_FORMAT": &c.LogFormat, "CLINK_LOG_LEVEL": &c.LogLevel,
 		"CLINK_FACILITY": &c.Facility, "CLINK_PRODUCT_CODE": &c.ProductCode,
+		"CLINK_TLS_CERT": &c.TLSCert, "CLINK_TLS_KEY": &c.TLSKey,
 	} {
 		if v := m.Getenv(env); v != "" {
 			*dst = v
@@ -107,6 +112,8 @@ func (c *Config) serverFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error (env CLINK_LOG_LEVEL)")
 	fs.DurationVar(&c.SessionIdle, "session-idle", c.SessionIdle, "how long a web session lasts unused, 1m to 24h (env CLINK_SESSION_IDLE)")
 	c.facilityFlags(fs)
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM certificate file: serve HTTPS (with --tls-key; env CLINK_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key file of --tls-cert (env CLINK_TLS_KEY)")
 	fs.Int64Var(&c.MaxFCSBytes, "max-fcs-bytes", c.MaxFCSBytes, fmt.Sprintf("the largest FCS upload, all files of a request together, in bytes, 1 to %d (env CLINK_MAX_FCS_BYTES)", sqldb.MaxFCSBytes))
 }
 
@@ -142,6 +149,14 @@ func (c Config) Validate() error {
 	if _, err := gmp.NewProductCode(c.ProductCode, gmp.CollectionVolunteerAllogeneic, gmp.Undivided); err != nil {
 		problems = append(problems, fmt.Sprintf("product-code: %q: %s", c.ProductCode, fieldMessages(err)))
 	}
+	switch {
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		problems = append(problems, "tls-cert and tls-key: give both or neither")
+	case c.TLSCert != "":
+		if _, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey); err != nil {
+			problems = append(problems, fmt.Sprintf("tls-cert, tls-key: %v", err))
+		}
+	}
 	if len(problems) > 0 {
 		return usageError("configuration: " + strings.Join(problems, "; "))
 	}
@@ -150,8 +165,8 @@ func (c Config) Validate() error {
 
 // String prints the configuration with the database password masked.
 func (c Config) String() string {
-	return fmt.Sprintf("addr=%s db=%s log-format=%s log-level=%s session-idle=%s max-fcs-bytes=%d facility=%s product-code=%s",
-		c.Addr, maskDSN(c.DB), c.LogFormat, c.LogLevel, c.SessionIdle, c.MaxFCSBytes, c.Facility, c.ProductCode)
+	return fmt.Sprintf("addr=%s db=%s log-format=%s log-level=%s session-idle=%s max-fcs-bytes=%d facility=%s product-code=%s tls=%v",
+		c.Addr, maskDSN(c.DB), c.LogFormat, c.LogLevel, c.SessionIdle, c.MaxFCSBytes, c.Facility, c.ProductCode, c.TLSCert != "")
 }
 
 func isPostgres(dsn string) bool {

@@ -52,6 +52,7 @@ func commands() []command {
 		{"sim", "sim run: run the in-silico expansion simulator on a protocol and donors", (*Main).runSim},
 		{"user", "user add|list|disable|passwd|roles|unlock: manage users", (*Main).runUser},
 		{"token", "token create|list|revoke: manage API tokens", (*Main).runToken},
+		{"config", "print the configuration serve would run with, and where each setting comes from (secrets masked)", (*Main).runConfig},
 		{"backup", "backup --out FILE: an online, checked snapshot of the SQLite database", (*Main).runBackup},
 		{"restore", "restore --from FILE: a checked backup into a new SQLite database", (*Main).runRestore},
 		{"audit", "audit verify: check that the audit trail is complete and unaltered", (*Main).runAudit},

@@ -68,7 +68,7 @@ func (m *Main) serve(ctx context.Context, cfg Config, store *sqldb.Store) error 
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	api := http.NewServer(store, http.Options{Logger: logger, SessionIdle: cfg.SessionIdle, MaxFCSBytes: cfg.MaxFCSBytes,
-		Manufacturing: cfg.manufacturing()})
+		Manufacturing: cfg.manufacturing(), TLS: cfg.TLSCert != ""})
 	// The dashboard's scoreboard takes about 0.4 s on a large database: start it now, so that
 	// the first visit finds it ready.
 	api.WarmRankings(ctx)
@@ -81,13 +81,22 @@ func (m *Main) serve(ctx context.Context, cfg Config, store *sqldb.Store) error 
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	url := "http://" + ln.Addr().String()
+	if cfg.TLSCert != "" {
+		url = "https://" + ln.Addr().String()
+	}
 	logger.Info("clink listening", "url", url, "config", cfg.String())
 	fmt.Fprintf(m.Stdout, "CLINK is running at %s (sign in: %s/login, API: %s/api/v1/)\n", url, url, url)
 	if m.Ready != nil {
 		m.Ready <- url
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
