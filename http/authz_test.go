@@ -98,6 +98,9 @@ var matrix = map[string]matrixRule{
 	"createDraft":       {"research", 201},
 
 	"getHealth":      {"public", 200},
+	"getLiveness":    {"public", 200},
+	"getReadiness":   {"public", 200},
+	"getMetrics":     {"read", 200},
 	"getOpenAPIYAML": {"public", 200},
 	"getOpenAPIJSON": {"public", 200},
 
@@ -244,6 +247,12 @@ func (e *matrixEnv) request(name string) (path string, body any, ok bool) {
 	switch name {
 	case "getHealth":
 		return "/api/v1/healthz", nil, true
+	case "getLiveness":
+		return "/healthz", nil, true
+	case "getReadiness":
+		return "/readyz", nil, true
+	case "getMetrics":
+		return "/metrics", nil, true
 	case "getOpenAPIYAML":
 		return "/api/v1/openapi.yaml", nil, true
 	case "getOpenAPIJSON":

@@ -245,6 +245,7 @@ func (s *Server) attachFCS(w http.ResponseWriter, r *http.Request) error {
 			DataSet: dataset, Replace: replace}
 	}
 	as, err := s.flowService().Attach(r.Context(), ups)
+	s.metrics.gatingRun(len(ups), err)
 	if err != nil {
 		return err
 	}

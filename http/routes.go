@@ -33,6 +33,9 @@ const apiPrefix = "/api/v1"
 func (s *Server) routeTable() []Route {
 	return []Route{
 		{"GET", "/api/v1/healthz", "getHealth", PermPublic, s.getHealth},
+		{"GET", "/healthz", "getLiveness", PermPublic, s.getLiveness},
+		{"GET", "/readyz", "getReadiness", PermPublic, s.getReadiness},
+		{"GET", "/metrics", "getMetrics", PermRead, s.getMetrics},
 		{"GET", "/api/v1/openapi.yaml", "getOpenAPIYAML", PermPublic, s.getOpenAPIYAML},
 		{"GET", "/api/v1/openapi.json", "getOpenAPIJSON", PermPublic, s.getOpenAPIJSON},
 

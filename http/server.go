@@ -61,6 +61,7 @@ type Server struct {
 	ui             uiState // the web pages' clock and kept scoreboard (ui_dashboard.go)
 	mfg            *manufacturing.Service
 	tls            bool
+	metrics        *metrics
 }
 
 // NewServer returns the API server over store. It panics when a route of the table has no
@@ -87,6 +88,7 @@ func newServer(store clink.Store, opt Options, table func(*Server) []Route) *Ser
 		panic("http: " + err.Error())
 	}
 	s.mfg = mfg
+	s.metrics = newMetrics(store)
 	s.routes = table(s)
 	s.uiRoutes = s.uiRouteTable()
 	for _, routes := range [][]Route{s.routes, s.uiRoutes} {
@@ -219,8 +221,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					writeProblem(rec, problemOf(fmt.Errorf("panic: %v", v), id), s.logger)
 				}
 			}
+			d := time.Since(start)
+			s.metrics.observe(r.Pattern, r.Method, rec.status, d)
 			s.logger.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "duration", time.Since(start))
+				"status", rec.status, "duration", d)
 		}()
 		next.ServeHTTP(rec, r)
 	})

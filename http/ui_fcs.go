@@ -160,7 +160,9 @@ func (s *Server) uploadFCS(w http.ResponseWriter, r *http.Request) error {
 		ups[i] = &clink.FCSUpload{ObservationID: obs.ID, FileName: file.name, Data: file.data,
 			Template: f.Values["template"], Replace: f.Values["replace"] != ""}
 	}
-	if _, err := s.flowService().Attach(r.Context(), ups); err != nil {
+	_, err = s.flowService().Attach(r.Context(), ups)
+	s.metrics.gatingRun(len(ups), err)
+	if err != nil {
 		return refuse(err, refusedStatus(err))
 	}
 	http.Redirect(w, r, fmt.Sprintf("/cultures/%d?fcs=%d#fcs", c.ID, obs.ID), http.StatusSeeOther)

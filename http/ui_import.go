@@ -149,6 +149,7 @@ func (s *Server) importFiles(w http.ResponseWriter, r *http.Request) error {
 	// a dry run writes nothing.
 	dryRun := !confirm || len(siteProblems) > 0
 	rep, err := exchange.Import(ctx, s.store, files, exchange.Options{DryRun: dryRun})
+	s.metrics.importRun(dryRun, err)
 	var ie *exchange.ImportError
 	if err != nil && !errors.As(err, &ie) {
 		return err

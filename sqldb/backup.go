@@ -88,6 +88,21 @@ func (s *Store) migrationState(ctx context.Context) (applied, known int, err err
 	return applied, known, nil
 }
 
+// SchemaCurrent reports an error unless every migration of this version of CLINK is applied
+// and none from a newer one: the readiness probe's check.
+func (s *Store) SchemaCurrent(ctx context.Context) error {
+	applied, known, err := s.migrationState(ctx)
+	switch {
+	case err != nil:
+		return err
+	case applied < known:
+		return fmt.Errorf("the database schema is at version %d, this CLINK needs %d: run clink migrate", applied, known)
+	case applied > known:
+		return fmt.Errorf("the database schema is at version %d, newer than this CLINK's %d", applied, known)
+	}
+	return nil
+}
+
 // Restore copies the SQLite backup at from to a new database file at to, after checking the
 // backup (integrity, schema, audit chain), and checks the copy again. It refuses a target that
 // exists: a restore never overwrites a database. The restored database is migrated by the
