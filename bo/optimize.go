@@ -17,12 +17,14 @@ import (
 const maxEnumerate = 32
 
 // space is the search space of the acquisition optimiser: the unit box of the continuous
-// coordinates, the levels of the categorical ones and the linear constraints A x ≤ b.
+// coordinates, the levels of the categorical ones, the linear constraints A x ≤ b and the
+// smooth constraints c(x) ≤ 0.
 type space struct {
 	dims      []gp.Dim
 	cont, cat []int
 	A         [][]float64
 	b         []float64
+	smooth    []SmoothConstraint
 }
 
 func newSpace(dims []gp.Dim, A [][]float64, b []float64) *space {
@@ -40,17 +42,23 @@ func newSpace(dims []gp.Dim, A [][]float64, b []float64) *space {
 // constraintTol is the slack allowed in A x ≤ b for rounding.
 const constraintTol = 1e-9
 
-// feasible reports whether x meets the linear constraints.
+// feasible reports whether x meets the linear and smooth constraints.
 func (sp *space) feasible(x []float64) bool {
 	for i, row := range sp.A {
 		if dot(row, x) > sp.b[i]+constraintTol {
 			return false
 		}
 	}
+	for _, c := range sp.smooth {
+		if !(c(x, nil) <= constraintTol) {
+			return false
+		}
+	}
 	return true
 }
 
-// violation returns Σ_i max(0, a_i·x − b_i)² and, when grad is not nil, adds its gradient.
+// violation returns Σ_i max(0, a_i·x − b_i)² + Σ_c max(0, c(x))² and, when grad is not nil,
+// adds its gradient.
 func (sp *space) violation(x, grad []float64) float64 {
 	var v float64
 	for i, row := range sp.A {
@@ -61,6 +69,28 @@ func (sp *space) violation(x, grad []float64) float64 {
 		v += e * e
 		for j := range grad {
 			grad[j] += 2 * e * row[j]
+		}
+	}
+	var cg []float64
+	for _, c := range sp.smooth {
+		if grad != nil {
+			if cg == nil {
+				cg = make([]float64, len(x))
+			}
+			clear(cg)
+		}
+		e := c(x, cg)
+		if math.IsNaN(e) {
+			e = 1 // a constraint that cannot say is not met
+		}
+		if e <= 0 {
+			continue
+		}
+		v += e * e
+		for j := range grad {
+			if !math.IsNaN(cg[j]) {
+				grad[j] += 2 * e * cg[j]
+			}
 		}
 	}
 	return v

@@ -22,12 +22,14 @@ type data struct {
 	ym, ys    float64     // standardisation: z = (y − ym)/ys
 	z         []float64
 	nv        []float64 // noiseVar/ys², nil when none
+	additive  bool      // the covariance has the additive first-order part (Config.Additive)
 }
 
 // params are hyperparameters in standardised units.
 type params struct {
 	ls                    []float64
 	s2, noise, gvar, mean float64
+	lin, main             float64 // variances of the slopes and of the level effects (0: none)
 }
 
 func (d *data) n() int   { return len(d.X) }
@@ -118,7 +120,7 @@ func newData(X [][]float64, y []float64, cfg Config) (*data, error) {
 		return nil, err
 	}
 
-	d := &data{dims: append([]Dim(nil), dims...), X: make([][]float64, n), y: append([]float64(nil), y...)}
+	d := &data{dims: append([]Dim(nil), dims...), X: make([][]float64, n), y: append([]float64(nil), y...), additive: cfg.Additive}
 	for j, dm := range dims {
 		if dm.Kind == Continuous {
 			d.cont = append(d.cont, j)
@@ -235,6 +237,40 @@ func (d *data) with(Xn [][]float64, yn []float64) (*data, error) {
 	return &e, nil
 }
 
+// cov returns the prior covariance of f at a and b under p (standardised units): s² k(a, b)
+// plus, with the additive part, v_lin Σ_k (a_k − ½)(b_k − ½) over the continuous coordinates
+// and v_main Σ_j [a_j = b_j] over the categorical ones.
+func (d *data) cov(a, b []float64, p params) float64 {
+	v := p.s2 * d.kernel(a, b, p.ls)
+	if p.lin > 0 {
+		v += p.lin * d.linDot(a, b)
+	}
+	if p.main > 0 {
+		v += p.main * d.matches(a, b)
+	}
+	return v
+}
+
+// linDot is Σ_k (a_k − ½)(b_k − ½) over the continuous coordinates.
+func (d *data) linDot(a, b []float64) float64 {
+	var s float64
+	for _, k := range d.cont {
+		s += (a[k] - 0.5) * (b[k] - 0.5)
+	}
+	return s
+}
+
+// matches is the number of categorical coordinates where a and b have the same level.
+func (d *data) matches(a, b []float64) float64 {
+	var s float64
+	for _, j := range d.cat {
+		if a[j] == b[j] {
+			s++
+		}
+	}
+	return s
+}
+
 // kernel returns k(a, b) (unit variance) under the length scales ls.
 func (d *data) kernel(a, b []float64, ls []float64) float64 {
 	var r2 float64
@@ -284,13 +320,13 @@ func (d *data) covariance(K *mat.SymDense, p params) {
 	n := d.n()
 	for i := range n {
 		for j := i + 1; j < n; j++ {
-			v := p.s2 * d.kernel(d.X[i], d.X[j], p.ls)
+			v := d.cov(d.X[i], d.X[j], p)
 			if d.groups != nil && d.groups[i] >= 0 && d.groups[i] == d.groups[j] {
 				v += p.gvar
 			}
 			K.SetSym(i, j, v)
 		}
-		v := p.s2 + p.noise
+		v := d.cov(d.X[i], d.X[i], p) + p.noise
 		if d.groups != nil && d.groups[i] >= 0 {
 			v += p.gvar
 		}

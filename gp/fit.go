@@ -29,6 +29,9 @@ type evaluator struct {
 	d2    [][]float64       // per continuous coordinate k, per pair: (x_ik − x_jk)²
 	mis   [][]float64       // per categorical coordinate, per pair: 1 when the levels differ
 	same  []bool            // per pair: i and j share a group
+	lin   []float64         // per pair: Σ_k (x_ik − ½)(x_jk − ½), nil without the additive part
+	linD  []float64         // per observation: Σ_k (x_ik − ½)², nil without the additive part
+	match []float64         // per pair: the number of categorical coordinates that agree, ditto
 	r2    []float64         // per pair: scaled squared distance r², then scratch
 	h     []float64         // per pair: Σ_j mis_j/ℓ_j, then scratch
 	kf    []float64         // per pair: s² k(x_i, x_j)
@@ -52,6 +55,14 @@ func newEvaluator(d *data) *evaluator {
 		e.mis[c] = make([]float64, np)
 	}
 	e.same = make([]bool, np)
+	if d.additive {
+		e.lin = make([]float64, np)
+		e.match = make([]float64, np)
+		e.linD = make([]float64, n)
+		for i := range n {
+			e.linD[i] = d.linDot(d.X[i], d.X[i])
+		}
+	}
 	e.r2 = make([]float64, np)
 	e.h = make([]float64, np)
 	e.kf = make([]float64, np)
@@ -69,6 +80,10 @@ func newEvaluator(d *data) *evaluator {
 				}
 			}
 			e.same[p] = d.groups != nil && d.groups[i] >= 0 && d.groups[i] == d.groups[j]
+			if e.lin != nil {
+				e.lin[p] = d.linDot(d.X[i], d.X[j])
+				e.match[p] = d.matches(d.X[i], d.X[j])
+			}
 			p++
 		}
 	}
@@ -102,12 +117,15 @@ const (
 	gS2 = iota
 	gNoise
 	gGroup
+	gLin
+	gMain
 	nExtra
 )
 
 // eval returns the log marginal likelihood of z under p in standardised units (without the
 // −n log ys of the change of units) and, when grad is not nil, fills grad (len(ls) + nExtra)
-// with its partial derivatives with respect to log ℓ, log s², log σ², log σ_g². When profile
+// with its partial derivatives with respect to log ℓ, log s², log σ², log σ_g² and, with a
+// linear kernel, log v (grad then needs len(ls) + nExtra entries, else one fewer). When profile
 // is true the mean is its generalised least squares value, which eval returns; else p.mean.
 // ok is false when the covariance matrix cannot be factorised.
 func (e *evaluator) eval(p params, profile bool, grad []float64) (lml, mean float64, ok bool) {
@@ -141,6 +159,9 @@ func (e *evaluator) eval(p params, profile bool, grad []float64) (lml, mean floa
 			if e.same[q] {
 				kf += p.gvar
 			}
+			if e.lin != nil {
+				kf += p.lin*e.lin[q] + p.main*e.match[q]
+			}
 			row[j] = kf
 			q++
 		}
@@ -150,6 +171,9 @@ func (e *evaluator) eval(p params, profile bool, grad []float64) (lml, mean floa
 		}
 		if d.nv != nil {
 			v += d.nv[i]
+		}
+		if e.linD != nil {
+			v += p.lin*e.linD[i] + p.main*float64(nk)
 		}
 		row[i] = v
 	}
@@ -196,7 +220,7 @@ func (e *evaluator) eval(p params, profile bool, grad []float64) (lml, mean floa
 	clear(grad)
 	inv := e.inv
 	wg, wk := e.r2, e.h
-	var gg, trW, trWg float64
+	var gg, trW, trWg, gl, gm float64
 	q = 0
 	for i := range n {
 		row := inv.Data[i*inv.Stride : i*inv.Stride+n]
@@ -206,12 +230,19 @@ func (e *evaluator) eval(p params, profile bool, grad []float64) (lml, mean floa
 		if d.groups != nil && d.groups[i] >= 0 {
 			trWg += wii
 		}
+		if e.linD != nil {
+			gl += wii * e.linD[i]
+		}
 		for j := i + 1; j < n; j++ {
 			w := 2 * (ai*alpha[j] - row[j])
 			wg[q] = w * e.gc[q]
 			wk[q] = w * e.kf[q]
 			if e.same[q] {
 				gg += w
+			}
+			if e.lin != nil {
+				gl += w * e.lin[q]
+				gm += w * e.match[q]
 			}
 			q++
 		}
@@ -226,6 +257,10 @@ func (e *evaluator) eval(p params, profile bool, grad []float64) (lml, mean floa
 	grad[ld+gS2] = 0.5 * (floats.Sum(wk) + p.s2*trW)
 	grad[ld+gNoise] = 0.5 * p.noise * trW
 	grad[ld+gGroup] = 0.5 * p.gvar * (gg + trWg)
+	if e.lin != nil { // grad has room for them
+		grad[ld+gLin] = 0.5 * p.lin * gl
+		grad[ld+gMain] = 0.5 * p.main * (gm + float64(nk)*trW)
+	}
 	return lml, mean, true
 }
 
@@ -279,6 +314,8 @@ var (
 	priorOutput   = gammaPrior{2, 0.15}
 	priorNoise    = gammaPrior{1.1, 0.05}
 	priorGroupVar = gammaPrior{1.1, 0.05}
+	priorLinear   = gammaPrior{1.1, 0.05}
+	priorMain     = gammaPrior{1.1, 0.05}
 )
 
 // freeParam is one coordinate of the optimisation: a log hyperparameter with its index in
@@ -330,6 +367,14 @@ func newObjective(d *data, cfg Config) *objective {
 		o.free = append(o.free, freeParam{idx: ld + gGroup, lo: lg(MinGroupVar), hi: lg(MaxGroupVar), prior: priorGroupVar,
 			start: lg(0.1), rlo: lg(1e-3), rhi: lg(1)})
 	}
+	if d.additive && len(d.cont) > 0 {
+		o.free = append(o.free, freeParam{idx: ld + gLin, lo: lg(MinLinear), hi: lg(MaxLinear), prior: priorLinear,
+			start: lg(1), rlo: lg(1e-3), rhi: lg(10)})
+	}
+	if d.additive && len(d.cat) > 0 {
+		o.free = append(o.free, freeParam{idx: ld + gMain, lo: lg(MinMain), hi: lg(MaxMain), prior: priorMain,
+			start: lg(0.1), rlo: lg(1e-3), rhi: lg(1)})
+	}
 	o.grad = make([]float64, ld+nExtra)
 	o.lastG = make([]float64, len(o.free))
 	return o
@@ -349,8 +394,12 @@ func (o *objective) startAt(u []float64, h Hyper) {
 			v = h.Outputscale / s2
 		case fp.idx == d.dim()+gNoise:
 			v = h.Noise / s2
-		default:
+		case fp.idx == d.dim()+gGroup:
 			v = h.GroupVar / s2
+		case fp.idx == d.dim()+gLin:
+			v = h.Linear / s2
+		default:
+			v = h.Main / s2
 		}
 		if v > 0 && !math.IsInf(v, 0) {
 			u[f] = min(max(math.Log(v), fp.lo), fp.hi)
@@ -371,8 +420,12 @@ func (o *objective) params(u []float64) params {
 			p.s2 = v
 		case fp.idx == d.dim()+gNoise:
 			p.noise = v
-		default:
+		case fp.idx == d.dim()+gGroup:
 			p.gvar = v
+		case fp.idx == d.dim()+gLin:
+			p.lin = v
+		default:
+			p.main = v
 		}
 	}
 	return p

@@ -24,6 +24,15 @@
 // independent and a large one makes coordinate j irrelevant. k(x, x) = 1, so s² is the prior
 // variance of f.
 //
+// With Config.Additive, f also has a first-order part: f(x) = g(x) + Σ_k β_k (x_k − ½) +
+// Σ_j γ_{j, x_j}, with g the GP above, slopes β_k ~ N(0, v_lin) on the continuous coordinates
+// and level effects γ ~ N(0, v_main) on the categorical ones, integrated out. That adds
+// v_lin Σ_k (x_k − ½)(x′_k − ½) + v_main Σ_j [x_j = x′_j] to the covariance; v_lin and
+// v_main (Hyper.Linear, Hyper.Main) are fitted with the rest, with Gamma(1.1, 0.05) priors
+// in standardised units. A stationary kernel alone reverts to μ just beyond the data; the
+// slopes let the model carry a trend to the bounds of the box, with a variance that grows
+// towards them.
+//
 // Predictions (Predict, PredictGrad, PredictJoint) are of μ + f(x): the latent function
 // without noise and without a donor effect, which is what acquisition functions want when all
 // points of a batch share one donor (domain.md §9.2).
@@ -121,6 +130,10 @@ type Config struct {
 	// FixedNoise, if > 0, is the noise variance σ² (original units²), fixed instead of
 	// fitted (noise-free problems: 1e-6).
 	FixedNoise float64
+	// Additive adds a first-order part to f (see the package documentation): a slope per
+	// continuous coordinate and an effect per level of each categorical one, with fitted
+	// prior variances (Hyper.Linear, Hyper.Main).
+	Additive bool
 	// Start, if not nil, replaces the default start of the optimisation (original units;
 	// values beyond the bounds are clamped, Mean is not used). In a Bayesian-optimisation loop
 	// the previous fit's hyperparameters make a good start: with Restarts < 0 that is a single
@@ -140,6 +153,10 @@ type Hyper struct {
 	Noise        float64 // noise variance σ², original y units² (without NoiseVar)
 	GroupVar     float64 // donor random-effect variance σ_g², original y units² (0 when no Groups)
 	Mean         float64 // constant mean μ, original units
+	// Linear and Main are the prior variances of the additive part (Config.Additive): of the
+	// slope of each continuous coordinate (original y units² per unit coordinate²) and of the
+	// effect of each categorical level (original y units²). Zero means none.
+	Linear, Main float64
 }
 
 // Bounds on the hyperparameters in standardised units (y scaled to SD 1); Fit keeps every
@@ -154,6 +171,10 @@ const (
 	MaxNoise       = 1e1
 	MinGroupVar    = 1e-6
 	MaxGroupVar    = 1e1
+	MinLinear      = 1e-6
+	MaxLinear      = 1e2
+	MinMain        = 1e-6
+	MaxMain        = 1e1
 )
 
 // Limits of the input, beyond which the arithmetic could overflow or underflow.
@@ -221,6 +242,12 @@ func FitWith(X [][]float64, y []float64, cfg Config, h Hyper) (*Model, error) {
 	if h.GroupVar > 0 && d.groups == nil {
 		fe.Addf("hyper.group_var", "is %g, but no groups were given", h.GroupVar)
 	}
+	if !(h.Linear >= 0 && h.Linear <= maxVar) {
+		fe.Addf("hyper.linear", "is %g, want a number in [0, %g]", h.Linear, maxVar)
+	}
+	if !(h.Main >= 0 && h.Main <= maxVar) {
+		fe.Addf("hyper.main", "is %g, want a number in [0, %g]", h.Main, maxVar)
+	}
 	if !(math.Abs(h.Mean) <= maxAbsY) {
 		fe.Addf("hyper.mean", "is %g, want a finite number of magnitude at most %g", h.Mean, maxAbsY)
 	}
@@ -234,7 +261,10 @@ func FitWith(X [][]float64, y []float64, cfg Config, h Hyper) (*Model, error) {
 		noise: h.Noise / s2,
 		gvar:  h.GroupVar / s2,
 		mean:  (h.Mean - d.ym) / d.ys,
+		lin:   h.Linear / s2,
+		main:  h.Main / s2,
 	}
+	d.additive = p.lin > 0 || p.main > 0
 	if !(p.s2 >= minStdVar) || math.IsInf(p.s2, 0) || math.IsInf(p.noise, 0) || math.IsInf(p.gvar, 0) || math.IsInf(p.mean, 0) {
 		return nil, clink.Invalid("hyper", "out of range for the scale of y (SD %g): the outputscale must be within %g to %g times the variance of y", d.ys, minStdVar, maxVar)
 	}
@@ -286,6 +316,8 @@ func (m *Model) Hyper() Hyper {
 		Noise:        m.p.noise * s2,
 		GroupVar:     m.p.gvar * s2,
 		Mean:         m.d.ym + m.p.mean*m.d.ys,
+		Linear:       m.p.lin * s2,
+		Main:         m.p.main * s2,
 	}
 }
 

@@ -32,14 +32,14 @@ func (m *Model) Predict(x []float64) (mean, variance float64) {
 	n := m.d.n()
 	ks := make([]float64, n)
 	for i, xi := range m.d.X {
-		ks[i] = m.p.s2 * m.d.kernel(x, xi, m.p.ls)
+		ks[i] = m.d.cov(x, xi, m.p)
 	}
 	mu := m.p.mean
 	for i, a := range m.fac.alpha {
 		mu += a * ks[i]
 	}
 	m.fac.halfSolve(ks)
-	v := m.p.s2 - dot(ks, ks)
+	v := m.d.cov(x, x, m.p) - dot(ks, ks)
 	return m.d.ym + m.d.ys*mu, max(v, 0) * m.d.ys * m.d.ys
 }
 
@@ -91,6 +91,15 @@ func (m *Model) PredictGrad(x []float64, dmean, dvar []float64) (mean, variance 
 				dk[i*nc+c] = g * (x[k] - xi[k]) / (p.ls[k] * p.ls[k])
 			}
 		}
+		if p.lin > 0 {
+			ks[i] += p.lin * d.linDot(x, xi)
+			for c, k := range d.cont {
+				dk[i*nc+c] += p.lin * (xi[k] - 0.5)
+			}
+		}
+		if p.main > 0 {
+			ks[i] += p.main * d.matches(x, xi)
+		}
 	}
 	mu := p.mean
 	for i, a := range m.fac.alpha {
@@ -98,7 +107,7 @@ func (m *Model) PredictGrad(x []float64, dmean, dvar []float64) (mean, variance 
 	}
 	copy(w, ks)
 	m.fac.halfSolve(w)
-	v := p.s2 - dot(w, w)
+	v := d.cov(x, x, p) - dot(w, w)
 	blas64.Trsv(blas.NoTrans, m.fac.u, blas64.Vector{N: n, Inc: 1, Data: w}) // w = K⁻¹k*
 	for k := range dmean {
 		dmean[k], dvar[k] = 0, 0
@@ -112,6 +121,9 @@ func (m *Model) PredictGrad(x []float64, dmean, dvar []float64) (mean, variance 
 		}
 		dmean[k] = d.ys * gm
 		dvar[k] = -2 * gv * d.ys * d.ys
+		if p.lin > 0 {
+			dvar[k] += 2 * p.lin * (x[k] - 0.5) * d.ys * d.ys
+		}
 	}
 	return d.ym + d.ys*mu, max(v, 0) * d.ys * d.ys
 }
@@ -137,7 +149,7 @@ func (m *Model) PredictJoint(X [][]float64) (mean []float64, cov *mat.SymDense) 
 	for a, x := range X {
 		mu := p.mean
 		for i, xi := range d.X {
-			k := p.s2 * d.kernel(x, xi, p.ls)
+			k := d.cov(x, xi, p)
 			V.Data[i*q+a] = k
 			mu += m.fac.alpha[i] * k
 		}
@@ -148,7 +160,7 @@ func (m *Model) PredictJoint(X [][]float64) (mean []float64, cov *mat.SymDense) 
 	C := blas64.Symmetric{Uplo: blas.Upper, N: q, Stride: q, Data: make([]float64, q*q)}
 	for a := range q {
 		for b := a; b < q; b++ {
-			C.Data[a*q+b] = p.s2 * d.kernel(X[a], X[b], p.ls)
+			C.Data[a*q+b] = d.cov(X[a], X[b], p)
 		}
 	}
 	blas64.Syrk(blas.Trans, -1, V, 1, C)
@@ -214,7 +226,7 @@ func (m *Model) extend(nm *Model) bool {
 	for i := range n {
 		for a := range q {
 			// The new points have no group, so no donor covariance.
-			B.Data[i*N+a] = p.s2 * e.kernel(e.X[i], e.X[n+a], p.ls)
+			B.Data[i*N+a] = e.cov(e.X[i], e.X[n+a], p)
 		}
 	}
 	blas64.Trsm(blas.Left, blas.Trans, 1, m.fac.u, B)
@@ -222,7 +234,7 @@ func (m *Model) extend(nm *Model) bool {
 	S := blas64.Symmetric{Uplo: blas.Upper, N: q, Stride: N, Data: U.Data[n*N+n:]}
 	for a := range q {
 		for b := a; b < q; b++ {
-			v := p.s2 * e.kernel(e.X[n+a], e.X[n+b], p.ls)
+			v := e.cov(e.X[n+a], e.X[n+b], p)
 			if a == b {
 				v += p.noise + m.fac.jitter
 				if e.nv != nil {

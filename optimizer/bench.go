@@ -49,7 +49,8 @@ type SimTrace struct {
 // RunSimCampaign runs one campaign of strategy s on the landscape; best is the landscape's
 // best doses (MaxDoses). Each batch is a new donor drawn from the donor model with HCMV
 // prevalence of Spain; "bo" starts with a scrambled Sobol batch and then asks bo.Suggest,
-// which models the donor as a random effect. The same seed gives the same campaign.
+// which models the donor as a random effect and is given the cytokine budget as a smooth
+// constraint on unit coordinates (smoothConstraints). The same seed gives the same campaign.
 func (l *Landscape) RunSimCampaign(s bo.Strategy, cfg SimCampaign, best float64, seed uint64) (SimTrace, error) {
 	tr := SimTrace{Strategy: s, Seed: seed}
 	r := rand.New(rand.NewPCG(seed, 0x0B7))
@@ -115,7 +116,7 @@ func (l *Landscape) RunSimCampaign(s bo.Strategy, cfg SimCampaign, best float64,
 		if len(batch) < cfg.PerBatch && s == bo.StrategyBO {
 			sug, err := bo.Suggest(obs, bo.Options{Dims: dims, Objectives: []bo.Objective{{Outcome: 0, Maximize: true}},
 				Batch: cfg.PerBatch - len(batch), Seed: seed*1000 + uint64(b), Normalize: bo.NormalizeRandomEffect,
-				Round: func(x []float64) { l.Repair(x) }})
+				Round: func(x []float64) { l.Repair(x) }, SmoothConstraints: smoothConstraints(l.Space)})
 			if err != nil && len(sug) == 0 {
 				tr.Fallbacks++
 			}

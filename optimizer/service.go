@@ -360,7 +360,8 @@ func Suggest(req Request, results []Result) (*Plan, error) {
 		norm = bo.NormalizeRandomEffect
 	}
 	opt := bo.Options{Dims: gpDims(req.Space), Objectives: objs, Constraints: cons, Batch: req.Batch, Pending: pending,
-		Seed: req.Seed, Normalize: norm, Round: func(x []float64) { repair(req.Space, x) }}
+		Seed: req.Seed, Normalize: norm, Round: func(x []float64) { repair(req.Space, x) },
+		SmoothConstraints: smoothConstraints(req.Space)}
 	if req.Dependence {
 		n := 0
 		for _, o := range obs {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/clink-consortium/clink/bo"
 	"github.com/clink-consortium/clink/design"
 	"github.com/clink-consortium/clink/rank"
 	"github.com/clink-consortium/clink/sim"
@@ -126,6 +127,55 @@ func roundPoint(s *design.Space, p design.Point) {
 		}
 		p[f.Name] = design.Num(v)
 	}
+}
+
+// smoothConstraints returns the linear constraints of s (natural units) as constraints on
+// unit coordinates for bo.Options.SmoothConstraints: (Σ coef·value − bound)/max(|bound|, 1),
+// with its gradient through each factor's scale. Terms on factors that are not numeric are
+// skipped (Space.Validate rejects them).
+func smoothConstraints(s *design.Space) []bo.SmoothConstraint {
+	type term struct {
+		j    int
+		coef float64
+		f    design.Factor
+	}
+	var out []bo.SmoothConstraint
+	for _, c := range s.Constraints {
+		var terms []term
+		for _, t := range c.Terms {
+			f, j, ok := s.Factor(t.Factor)
+			if !ok || f.Kind == design.Categorical {
+				continue
+			}
+			terms = append(terms, term{j, t.Coef, f})
+		}
+		bound, scale := c.Bound, math.Max(math.Abs(c.Bound), 1)
+		out = append(out, func(x, grad []float64) float64 {
+			v := -bound
+			for _, t := range terms {
+				val, d := unitToNatural(t.f, x[t.j])
+				v += t.coef * val
+				if grad != nil {
+					grad[t.j] += t.coef * d / scale
+				}
+			}
+			return v / scale
+		})
+	}
+	return out
+}
+
+// unitToNatural maps a unit coordinate u of a numeric factor to its natural value (as
+// design.Space.Decode does, before an integer factor is rounded) and returns the derivative
+// of the map. u is clamped to [0, 1].
+func unitToNatural(f design.Factor, u float64) (x, dx float64) {
+	u = math.Min(math.Max(u, 0), 1)
+	if f.Scale == design.Log {
+		lo, hi := math.Log(f.Offset+f.Low), math.Log(f.Offset+f.High)
+		e := math.Exp(lo + u*(hi-lo))
+		return e - f.Offset, e * (hi - lo)
+	}
+	return f.Low + u*(f.High-f.Low), f.High - f.Low
 }
 
 // Landscape is the simulator benchmark's true landscape: the nominal donor's doses at every

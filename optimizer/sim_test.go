@@ -1,12 +1,14 @@
 package optimizer
 
 import (
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"testing"
 
 	"github.com/clink-consortium/clink/design"
 	"github.com/clink-consortium/clink/sim"
+	"gonum.org/v1/gonum/diff/fd"
 )
 
 func BenchmarkLandscapeDoses(b *testing.B) {
@@ -79,5 +81,37 @@ func TestSimProtocol(t *testing.T) {
 	want, err := simDoses(pr, sim.NominalDonor(), sim.DefaultParams())
 	if err != nil || got != want || !(got > 0) {
 		t.Errorf("landscape doses %g, simulator %g (%v)", got, want, err)
+	}
+}
+
+// TestSmoothConstraints checks the cytokine budget as a constraint on unit coordinates: its
+// value is (il2/100 + il15 + il21 − 60)/60 at the decoded point, and its gradient matches
+// central finite differences inside the box (the categorical and integer coordinates have
+// none).
+func TestSmoothConstraints(t *testing.T) {
+	s := SimSpace()
+	cs := smoothConstraints(s)
+	if len(cs) != 1 {
+		t.Fatalf("got %d constraints, want 1", len(cs))
+	}
+	for _, u := range [][]float64{{0.99, 0.98, 0.01, 2, 1, 2, 1}, {0.5, 0.9, 0.95, 0, 0.3, 1, 0.2}, {0.2, 0.1, 0.3, 4, 0.5, 0, 0.5}} {
+		p, err := s.Decode(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := (p["il2"].X/100 + p["il15"].X + p["il21"].X - 60) / 60
+		grad := make([]float64, len(u))
+		if got := cs[0](u, grad); math.Abs(got-want) > 1e-12 {
+			t.Errorf("at %v: got %g, want %g", u, got, want)
+		}
+		wantGrad := fd.Gradient(nil, func(x []float64) float64 { return cs[0](x, nil) }, u, &fd.Settings{Formula: fd.Central, Step: 1e-7})
+		for j := range u {
+			if j >= 3 { // feeder, ratio, restimulation, day: not in the budget
+				wantGrad[j] = 0
+			}
+			if math.Abs(grad[j]-wantGrad[j]) > 1e-5*(1+math.Abs(wantGrad[j])) {
+				t.Errorf("at %v: ∂c/∂u%d got %g, want %g", u, j, grad[j], wantGrad[j])
+			}
+		}
 	}
 }
