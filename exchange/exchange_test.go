@@ -655,3 +655,25 @@ func FuzzImportCSV(f *testing.F) {
 		}
 	})
 }
+
+// FuzzImportXLSX feeds the importer workbooks: the export of the seeded store (a valid
+// workbook, which the fuzzer mutates) and broken zips. Any input gets nil or an *ImportError,
+// never a panic or another error.
+func FuzzImportXLSX(f *testing.F) {
+	s := newStore(f)
+	seed(f, s)
+	var buf bytes.Buffer
+	if err := exchange.ExportXLSX(context.Background(), s, &buf); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte("PK\x03\x04not a zip"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := exchange.Import(context.Background(), s, []exchange.File{{Name: "consortium.xlsx", Data: data}}, exchange.Options{DryRun: true, MaxRows: 1000})
+		var ie *exchange.ImportError
+		if err != nil && !errors.As(err, &ie) {
+			t.Fatalf("got error %v, want nil or an *ImportError", err)
+		}
+	})
+}
