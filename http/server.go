@@ -62,6 +62,7 @@ type Server struct {
 	mfg            *manufacturing.Service
 	tls            bool
 	metrics        *metrics
+	signs          *signSessions // who last signed in which web session (ui_manufacturing.go)
 }
 
 // NewServer returns the API server over store. It panics when a route of the table has no
@@ -89,6 +90,7 @@ func newServer(store clink.Store, opt Options, table func(*Server) []Route) *Ser
 	}
 	s.mfg = mfg
 	s.metrics = newMetrics(store)
+	s.signs = newSignSessions()
 	s.routes = table(s)
 	s.uiRoutes = s.uiRouteTable()
 	for _, routes := range [][]Route{s.routes, s.uiRoutes} {

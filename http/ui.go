@@ -93,6 +93,7 @@ const (
 	navCompare   = "compare"
 	navOptimizer = "optimizer"
 	navImport    = "import"
+	navMfg       = "manufacturing"
 	navAudit     = "audit"
 	navAccount   = "account"
 )
@@ -103,7 +104,8 @@ type navItem struct {
 }
 
 // navItems are the header's links in order. The layout shows those whose page exists in the
-// route table (uiNav), so that no link leads to a page not built yet.
+// route table and which the signed-in user may open (uiNav), so that no link leads to a page
+// not built yet or refused: Manufacturing only for those who read manufacturing records.
 var navItems = []navItem{
 	{navDashboard, "Dashboard", "/"},
 	{navCultures, "Cultures", "/cultures"},
@@ -112,6 +114,7 @@ var navItems = []navItem{
 	{navCompare, "Compare", "/compare"},
 	{navOptimizer, "Optimizer", "/optimizer"},
 	{navImport, "Import", "/import"},
+	{navMfg, "Manufacturing", "/batches"},
 	{navAudit, "Audit", "/audit"},
 	{navAccount, "Account", "/account"},
 }
@@ -139,7 +142,7 @@ type page struct {
 func (s *Server) uiRouteTable() []Route {
 	return append(append(append(append(s.uiCoreRoutes(), append(s.uiDirectoryRoutes(), s.uiCompareRoutes()...)...), s.uiFCSRoutes()...),
 		s.uiImportRoutes()...),
-		append(s.uiEntryRoutes(), s.uiOptimizerRoutes()...)...)
+		append(append(s.uiEntryRoutes(), s.uiOptimizerRoutes()...), s.uiManufacturingRoutes()...)...)
 }
 
 // UIRoutes returns the route table of the web pages. Their permissions follow the rules of
@@ -169,11 +172,15 @@ func (s *Server) uiCoreRoutes() []Route {
 	}
 }
 
-// uiNav returns the header links whose page is in routes.
-func uiNav(routes []Route) []navItem {
+// uiNav returns the header links whose page is in routes and permits u.
+func uiNav(routes []Route, u *clink.User) []navItem {
+	site := ""
+	if u != nil {
+		site = u.Site
+	}
 	have := map[string]bool{}
 	for _, rt := range routes {
-		if rt.Method == http.MethodGet {
+		if rt.Method == http.MethodGet && permits(u, rt.Perm, site) {
 			have[rt.Pattern] = true
 		}
 	}
@@ -246,7 +253,7 @@ func (s *Server) renderTemplate(w http.ResponseWriter, r *http.Request, status i
 	if p.Title == "" {
 		p.Title = "CLINK"
 	}
-	p.NavItems = uiNav(s.uiRoutes)
+	p.NavItems = uiNav(s.uiRoutes, p.User)
 	p.RequestID = requestIDFrom(r.Context())
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, block, p); err != nil {

@@ -86,4 +86,37 @@ func init() {
 		o := e.newObservation()
 		return fmt.Sprintf("/observations/%d/void", o.ID), neturl.Values{"void_reason": {"entered on the wrong culture"}}
 	})
+
+	// Manufacturing (ui_manufacturing*.go): the pages read what the API's GETs read; each form
+	// needs what its API operation needs. The records come from mfgMatrix
+	// (ui_manufacturing_test.go). The matrix's users have no password it knows: a signature
+	// without one is refused before the service is asked (422, nothing recorded), which shows
+	// who may reach the handler; TestSignPrompt signs.
+	addUIMatrix("batchList", "gmp-read", 200, page("/batches"))
+	addUIMatrix("patientList", "gmp-read", 200, page("/patients"))
+	addUIMatrix("batchPage", "gmp-read", 200, func(e *matrixEnv) (string, any) {
+		return fmt.Sprintf("/batches/%d", mfgMatrix(e).freshBatch(e).ID), nil
+	})
+	addUIMatrix("addBatch", "manufacture", 303, func(e *matrixEnv) (string, any) {
+		return "/batches", neturl.Values{"site": {ownSite}, "request_id": {fmt.Sprint(mfgMatrix(e).request.ID)}}
+	})
+	addUIMatrix("recordStepForm", "manufacture", 303, mfgMatrixStep)
+	addUIMatrix("recordResultForm", "manufacture", 303, func(e *matrixEnv) (string, any) {
+		return fmt.Sprintf("/batches/%d/results", mfgMatrix(e).freshBatch(e).ID), neturl.Values{"test": {"viability"}, "value": {"92"}}
+	})
+	addUIMatrix("raiseDeviationForm", "manufacture", 303, func(e *matrixEnv) (string, any) {
+		return fmt.Sprintf("/batches/%d/deviations", mfgMatrix(e).freshBatch(e).ID),
+			neturl.Values{"description": {"late feed on day 7"}, "capa": {"CAPA-2026-001"}, "tests": {"viability"}}
+	})
+	addUIMatrix("signBatchForm", "sign", 422, func(e *matrixEnv) (string, any) {
+		return fmt.Sprintf("/batches/%d/signatures", mfgMatrix(e).freshBatch(e).ID), neturl.Values{"meaning": {"reviewed"}}
+	})
+	addUIMatrix("scanBatchForm", "custody", 303, mfgMatrixScan)
+	addUIMatrix("addPatient", "clinical", 303, func(*matrixEnv) (string, any) {
+		return "/patients", neturl.Values{"site": {ownSite}, "identity.mrn": {"BCN-0002"}, "identity.name": {"Matrix, Second"}}
+	})
+	addUIMatrix("addTreatmentRequest", "clinical", 303, func(e *matrixEnv) (string, any) {
+		return "/treatment-requests", neturl.Values{"patient_id": {fmt.Sprint(mfgMatrix(e).patient.ID)}, "donor_id": {fmt.Sprint(e.donor.ID)},
+			"protocol_id": {fmt.Sprint(e.proto.ID)}, "target_nk_per_kg": {"1e7"}, "weight_kg": {"64"}, "infusion_dates": {"2027-01-10"}}
+	})
 }

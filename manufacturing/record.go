@@ -2,7 +2,10 @@ package manufacturing
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/clink-consortium/clink"
 )
@@ -54,7 +57,7 @@ func MasterRecord(p *clink.Protocol) []clink.MasterStep {
 	seed := clink.StepField{Key: "seeding_density", Name: "Seeding density", Unit: "cells/mL", Min: f(1e4), Max: f(1e8)}
 	if p.SeedingDensity > 0 {
 		seed.Min, seed.Max = f(p.SeedingDensity*0.8), f(p.SeedingDensity*1.2)
-		seed.Expected = fmt.Sprintf("%g cells/mL", p.SeedingDensity)
+		seed.Expected = plain(p.SeedingDensity) + " cells/mL"
 	}
 	steps = append(steps, clink.MasterStep{Key: "seeding", Name: "Seeding with cytokines", Day: 0, Reagents: true, Fields: []clink.StepField{
 		seed, {Key: "volume_ml", Name: "Culture volume", Unit: "mL", Min: f(1), Max: f(10000)},
@@ -113,4 +116,24 @@ func outOfRange(field clink.StepField, v float64) string {
 		return fmt.Sprintf("%g is above %g %s", v, *field.Max, field.Unit)
 	}
 	return ""
+}
+
+// plain writes a number as people write it on a batch record: a whole number with thousands
+// separators (1,000,000), anything else as %g.
+func plain(x float64) string {
+	if x != math.Trunc(x) || math.Abs(x) >= 1e15 {
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	digits := strconv.FormatFloat(math.Abs(x), 'f', 0, 64)
+	var b strings.Builder
+	if x < 0 {
+		b.WriteByte('-')
+	}
+	for i, c := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }

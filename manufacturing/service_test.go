@@ -467,3 +467,20 @@ func TestDoseBags(t *testing.T) {
 		}
 	}
 }
+
+// TestMasterRecordText checks the expected values as a batch record prints them.
+func TestMasterRecordText(t *testing.T) {
+	ratio := 10.0
+	steps := manufacturing.MasterRecord(&clink.Protocol{SeedingDensity: 1e6, DurationDays: 21, FeederRatio: &ratio, RestimulationDays: []int{7, 14}})
+	var got []string
+	for _, s := range steps {
+		for _, f := range s.Fields {
+			if f.Expected != "" {
+				got = append(got, s.Key+": "+f.Expected)
+			}
+		}
+	}
+	if want := "seeding: 1,000,000 cells/mL|restimulation_d7: 10:1|restimulation_d14: 10:1"; strings.Join(got, "|") != want {
+		t.Errorf("expected values %q, want %q", strings.Join(got, "|"), want)
+	}
+}
