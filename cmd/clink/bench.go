@@ -12,7 +12,8 @@ import (
 )
 
 func (m *Main) runBench(ctx context.Context, args []string) error {
-	return subcommand(ctx, "bench (optimizer)", args, map[string]func(context.Context, []string) error{"optimizer": m.benchOptimizer})
+	return subcommand(ctx, "bench (optimizer|load)", args, map[string]func(context.Context, []string) error{
+		"optimizer": m.benchOptimizer, "load": m.benchLoad})
 }
 
 // benchReport is what clink bench optimizer prints as JSON: one summary per strategy.
