@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clink-consortium/clink"
@@ -46,6 +47,10 @@ type Store struct {
 
 	// tx is set on the Store that Atomic hands to its function: every method then runs in it.
 	tx *tx
+	// writes serialises this process's write transactions on SQLite, which has one writer at
+	// a time: waiting here is a queue, where waiting in SQLite's busy handler is a sleep of up
+	// to 100 ms between retries (p99 latencies of hundreds of ms under load, docs/benchmarks.md).
+	writes *sync.Mutex
 }
 
 var _ clink.Store = (*Store)(nil)
@@ -73,6 +78,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		if s.db, err = sql.Open("sqlite", name); err != nil {
 			return nil, fmt.Errorf("sqldb: open sqlite %s: %w", dsn, err)
 		}
+		s.writes = &sync.Mutex{}
 	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
@@ -154,7 +160,7 @@ func (s *Store) Atomic(ctx context.Context, fn func(s clink.Store) error) error 
 	}
 	var fnErr error
 	err := s.transact(ctx, "atomic", false, func(t *tx) error {
-		fnErr = fn(&Store{db: s.db, dialect: s.dialect, now: s.now, login: s.login, tx: t})
+		fnErr = fn(&Store{db: s.db, dialect: s.dialect, now: s.now, login: s.login, tx: t, writes: s.writes})
 		return fnErr
 	})
 	if fnErr != nil {
@@ -171,6 +177,10 @@ func (s *Store) transact(ctx context.Context, op string, readOnly bool, fn func(
 	defer func() { err = wrapErr(op, err) }()
 	if s.tx != nil {
 		return s.tx.savepoint(ctx, fn)
+	}
+	if !readOnly && s.writes != nil {
+		s.writes.Lock()
+		defer s.writes.Unlock()
 	}
 	sqltx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
