@@ -302,12 +302,7 @@ func (s *Server) scanBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// An operator scans at the batch's site, a clinician at the patient's hospital.
-	site := b.Site
-	if u := UserFrom(r.Context()); u != nil && u.HasRole(clink.RoleClinician) && !roleAt(u, clink.RoleOperator, b.Site) {
-		site = b.Hospital
-	}
-	if err := s.authorize(r, site); err != nil {
+	if err := s.authorizeCustody(r, b); err != nil {
 		return err
 	}
 	ce, err := s.mfg.Scan(r.Context(), b.ID, in)
@@ -315,6 +310,16 @@ func (s *Server) scanBatch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.writeCreated(w, fmt.Sprintf("%s/batches/%d", apiPrefix, b.ID), ce)
+}
+
+// authorizeCustody checks a custody scan of b: an operator scans at the batch's site, a
+// clinician at the patient's hospital.
+func (s *Server) authorizeCustody(r *http.Request, b *clink.Batch) error {
+	site := b.Site
+	if u := UserFrom(r.Context()); u != nil && u.HasRole(clink.RoleClinician) && !roleAt(u, clink.RoleOperator, b.Site) {
+		site = b.Hospital
+	}
+	return s.authorize(r, site)
 }
 
 func (s *Server) getCertificate(w http.ResponseWriter, r *http.Request) error {

@@ -907,11 +907,7 @@ func (s *Server) scanBatchForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	site := b.Site
-	if u := UserFrom(r.Context()); u != nil && u.HasRole(clink.RoleClinician) && !roleAt(u, clink.RoleOperator, b.Site) {
-		site = b.Hospital
-	}
-	if err := s.authorize(r, site); err != nil {
+	if err := s.authorizeCustody(r, b); err != nil {
 		return err
 	}
 	if err := parsePageForm(w, r); err != nil {
