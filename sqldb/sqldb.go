@@ -51,6 +51,8 @@ type Store struct {
 	// a time: waiting here is a queue, where waiting in SQLite's busy handler is a sleep of up
 	// to 100 ms between retries (p99 latencies of hundreds of ms under load, docs/benchmarks.md).
 	writes *sync.Mutex
+	// auth remembers token checks for a few seconds (authcache.go).
+	auth *authCache
 }
 
 var _ clink.Store = (*Store)(nil)
@@ -61,7 +63,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if strings.TrimSpace(dsn) == "" {
 		return nil, errors.New("sqldb: open: empty database name")
 	}
-	s := &Store{now: defaultClock}
+	s := &Store{now: defaultClock, auth: newAuthCache()}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.dialect = DialectPostgres
@@ -160,7 +162,7 @@ func (s *Store) Atomic(ctx context.Context, fn func(s clink.Store) error) error 
 	}
 	var fnErr error
 	err := s.transact(ctx, "atomic", false, func(t *tx) error {
-		fnErr = fn(&Store{db: s.db, dialect: s.dialect, now: s.now, login: s.login, tx: t, writes: s.writes})
+		fnErr = fn(&Store{db: s.db, dialect: s.dialect, now: s.now, login: s.login, tx: t, writes: s.writes, auth: s.auth})
 		return fnErr
 	})
 	if fnErr != nil {

@@ -227,6 +227,7 @@ func (t *tx) lastAdmin(ctx context.Context, u *clink.User, change string) error 
 
 // SetUserRoles replaces the roles of the user, with a reason, and returns the user.
 func (s *Store) SetUserRoles(ctx context.Context, username string, roles []string, reason string) (*clink.User, error) {
+	defer s.auth.clear() // the change must not wait for cached token checks to expire
 	roles = clink.NormalizeRoles(roles)
 	if err := mergeInvalid(clink.CheckRoles(roles), requireReason(reason)); err != nil {
 		return nil, err
@@ -282,6 +283,7 @@ func (t *tx) touchUser(ctx context.Context, u *clink.User) error {
 // DisableUser disables the user for good, with a reason, and returns it. A disabled user can
 // no longer sign in or use its tokens.
 func (s *Store) DisableUser(ctx context.Context, username, reason string) (*clink.User, error) {
+	defer s.auth.clear() // the change must not wait for cached token checks to expire
 	if err := requireReason(reason); err != nil {
 		return nil, err
 	}
@@ -544,6 +546,7 @@ func (s *Store) FindTokens(ctx context.Context, username string) ([]*clink.Token
 
 // RevokeToken revokes the token named by ref, with a reason, and returns it.
 func (s *Store) RevokeToken(ctx context.Context, ref clink.TokenRef, reason string) (*clink.Token, error) {
+	defer s.auth.clear() // the change must not wait for cached token checks to expire
 	var refErr error
 	switch {
 	case ref.ID == 0 && ref.Prefix == "":
@@ -606,6 +609,11 @@ func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*clink.Us
 	if len(secret) < clink.TokenPrefixLength || len(secret) > 200 {
 		return nil, clink.ErrBadToken
 	}
+	digest := secretDigest(secret)
+	cached, gen, ok := s.auth.get(digest, s.Now())
+	if ok {
+		return cached, nil
+	}
 	var u *clink.User
 	var k *clink.Token
 	var now time.Time
@@ -613,7 +621,7 @@ func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*clink.Us
 	err := s.transact(ctx, "authenticate_token", true, func(t *tx) error {
 		var err error
 		now = t.now
-		k, err = scanToken(t.QueryRowContext(ctx, "SELECT "+tokenCols+tokenFrom+" WHERE k.secret_sha256 = $1", secretDigest(secret)))
+		k, err = scanToken(t.QueryRowContext(ctx, "SELECT "+tokenCols+tokenFrom+" WHERE k.secret_sha256 = $1", digest))
 		if err == sql.ErrNoRows {
 			return clink.ErrBadToken
 		}
@@ -644,5 +652,10 @@ func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*clink.Us
 			return nil, err
 		}
 	}
+	until := now.Add(authCacheTTL)
+	if k.ExpiresAt.Before(until) {
+		until = k.ExpiresAt
+	}
+	s.auth.put(digest, u, until, gen)
 	return u, nil
 }
