@@ -314,8 +314,8 @@ var (
 	priorOutput   = gammaPrior{2, 0.15}
 	priorNoise    = gammaPrior{1.1, 0.05}
 	priorGroupVar = gammaPrior{1.1, 0.05}
-	priorLinear   = gammaPrior{1.1, 0.05}
-	priorMain     = gammaPrior{1.1, 0.05}
+	priorLinear   = gammaPrior{2, 0.5}
+	priorMain     = gammaPrior{2, 0.5}
 )
 
 // freeParam is one coordinate of the optimisation: a log hyperparameter with its index in

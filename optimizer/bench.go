@@ -177,27 +177,15 @@ func (l *Landscape) BenchmarkSim(s bo.Strategy, cfg SimCampaign, best float64, s
 	if s != bo.StrategyBO {
 		sum.Initial = sum.Budget
 	}
-	traces := make([]SimTrace, seeds)
-	errs := make([]error, seeds)
-	secs := make([]float64, seeds)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i := range seeds {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			t0 := time.Now()
-			traces[i], errs[i] = l.RunSimCampaign(s, cfg, best, uint64(i+1))
-			secs[i] = time.Since(t0).Seconds()
-		}()
+	list := make([]uint64, seeds)
+	for i := range list {
+		list[i] = uint64(i + 1)
 	}
-	wg.Wait()
+	traces, secs, err := l.runSimSeeds(s, cfg, best, list)
+	if err != nil {
+		return sum, err
+	}
 	for i, t := range traces {
-		if errs[i] != nil {
-			return sum, errs[i]
-		}
 		sum.PerSeed = append(sum.PerSeed, t.Fraction)
 		sum.Fallbacks += t.Fallbacks
 		sum.CPUSeconds += secs[i]
@@ -206,4 +194,32 @@ func (l *Landscape) BenchmarkSim(s bo.Strategy, cfg SimCampaign, best float64, s
 	sum.Median, sum.Q1, sum.Q3 = stats.Quantile7(sorted, 0.5), stats.Quantile7(sorted, 0.25), stats.Quantile7(sorted, 0.75)
 	sum.Seconds = time.Since(start).Seconds()
 	return sum, nil
+}
+
+// runSimSeeds runs a campaign of s for every seed of seeds, GOMAXPROCS at a time, and returns
+// the traces and the seconds each took, in the order of seeds.
+func (l *Landscape) runSimSeeds(s bo.Strategy, cfg SimCampaign, best float64, seeds []uint64) ([]SimTrace, []float64, error) {
+	traces := make([]SimTrace, len(seeds))
+	errs := make([]error, len(seeds))
+	secs := make([]float64, len(seeds))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, seed := range seeds {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			t0 := time.Now()
+			traces[i], errs[i] = l.RunSimCampaign(s, cfg, best, seed)
+			secs[i] = time.Since(t0).Seconds()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return traces, secs, nil
 }
