@@ -294,6 +294,10 @@ type UserStore interface {
 // otherwise.
 const DefaultSessionIdle = 30 * time.Minute
 
+// MaxSessionLifetime is how long a web session lasts at most, however often it is used: then
+// the user signs in again.
+const MaxSessionLifetime = 12 * time.Hour
+
 // MaxSessionIdle bounds the configurable idle timeout of web sessions.
 const MaxSessionIdle = 24 * time.Hour
 

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/clink-consortium/clink"
 )
@@ -44,7 +45,26 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return malformed("body", "has data after the JSON value (offset %d)", dec.InputOffset())
 	}
+	if at := jsonNUL(body); at >= 0 {
+		// PostgreSQL's text cannot hold it, and no record needs it.
+		return malformed("body", "holds a NUL character (\\u0000 at byte offset %d): text may not contain one", at)
+	}
 	return nil
+}
+
+// jsonNUL returns the offset of the first \u0000 escape of a JSON document, or -1: an escape
+// is a backslash preceded by an even number of backslashes.
+func jsonNUL(body []byte) int {
+	for i := 0; i+6 <= len(body); i++ {
+		if body[i] != '\\' {
+			continue
+		}
+		if body[i+1] == 'u' && string(body[i+2:i+6]) == "0000" {
+			return i
+		}
+		i++ // skip the escaped character
+	}
+	return -1
 }
 
 // jsonError turns an encoding/json error into a 400 naming the field at fault.
@@ -123,6 +143,10 @@ func newRepeatingQuery(r *http.Request, repeatable []string, known ...string) *q
 	for _, k := range keys {
 		vs := raw[k]
 		switch {
+		case slices.ContainsFunc(vs, badText):
+			// PostgreSQL's text holds neither (it would refuse the query with an internal
+			// error); no record is named so.
+			q.fe.Addf(k, "holds a NUL character or bytes that are not UTF-8")
 		case !slices.Contains(known, k):
 			q.fe.Addf(k, "is not a query parameter of this route (known: %s)", strings.Join(known, ", "))
 		case slices.Contains(repeatable, k):
@@ -135,6 +159,10 @@ func newRepeatingQuery(r *http.Request, repeatable []string, known ...string) *q
 	}
 	return q
 }
+
+// badText reports text that no database string can hold: a NUL character, or bytes that are
+// not UTF-8.
+func badText(s string) bool { return strings.ContainsRune(s, 0) || !utf8.ValidString(s) }
 
 func parseQuery(raw string) (map[string][]string, error) {
 	return url.ParseQuery(raw)

@@ -230,12 +230,8 @@ func TestSecurityUploadLimits(t *testing.T) {
 			"sites.csv", []byte("code,name,kind\n")), http.StatusUnprocessableEntity, "")
 	})
 
-	// The two refusals above are right but do not say why: the page shows "invalid input".
+	// The two refusals above say why (they once showed only "invalid input").
 	t.Run("import messages", func(t *testing.T) {
-		t.Skip("DEFECT (not a vulnerability): POST /import refuses more files than tables and a text field over 1 KiB " +
-			"with 422 and only \"invalid input\": importFiles (http/ui_import.go) shows clink.ErrorMessage(err), the " +
-			"error's summary, and drops the field message readImportForm wrote (\"10 files are too many …\", " +
-			"\"is longer than 1024 bytes\"); issue 9 asks for clear errors at the limits")
 		for _, tc := range []struct {
 			what    string
 			fields  map[string]string

@@ -192,13 +192,10 @@ func TestSecuritySignOut(t *testing.T) {
 	}
 }
 
-// TestSecurityPasswordChangeEndsSessions checks that changing one's password ends the other
-// sessions of the user, so that a session stolen before the change does not outlive it (OWASP
-// ASVS 3.3.3). The session that made the change stays open.
+// TestSecurityPasswordChangeEndsSessions checks that changing one's password ends every session
+// of the user, so that a session stolen before the change does not outlive it (OWASP ASVS
+// 3.3.3); the browser that made the change stays signed in with a new session id.
 func TestSecurityPasswordChangeEndsSessions(t *testing.T) {
-	t.Skip("VULN: POST /account/password (http/ui_account.go changePassword -> sqldb SetPassword) changes the " +
-		"password hash but ends no session: a session cookie stolen before the change keeps working afterwards, " +
-		"until it idles out (30 min by default, renewed by every use; no absolute lifetime)")
 	e := newSessionEnv(t)
 	stolen := e.signIn(t, secResearcher)
 	own := e.signIn(t, secResearcher)
@@ -206,6 +203,18 @@ func TestSecurityPasswordChangeEndsSessions(t *testing.T) {
 		"new_password": {"a fresh password 123"}, "confirm_password": {"a fresh password 123"}}, own)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("POST /account/password: got status %d, want 303 (body %.500s)", resp.StatusCode, body)
+	}
+	old := own
+	for _, c := range resp.Cookies() {
+		if c.Name == own.Name && c.Value != "" {
+			own = c
+		}
+	}
+	if own.Value == old.Value {
+		t.Fatalf("the password change set no new session cookie")
+	}
+	if who := e.whoAmI(t, old); who != "" {
+		t.Errorf("the session id used for the change still signs in %s, want it replaced", who)
 	}
 	if who := e.whoAmI(t, own); who != secResearcher {
 		t.Errorf("the session that changed the password: signs in %q, want %s", who, secResearcher)

@@ -20,7 +20,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -194,6 +196,24 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// checkText refuses a request whose path or query holds a NUL character or bytes that are not
+// UTF-8 (400, naming the parameter): text that no record has and that PostgreSQL cannot hold.
+func checkText(r *http.Request) error {
+	if badText(r.URL.Path) {
+		return malformed("path", "holds a NUL character or bytes that are not UTF-8")
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil // the route's query reader says what is wrong
+	}
+	for k, vs := range q {
+		if badText(k) || slices.ContainsFunc(vs, badText) {
+			return malformed(strings.ToValidUTF8(strings.ReplaceAll(k, "\x00", ""), "?"), "holds a NUL character or bytes that are not UTF-8")
+		}
+	}
+	return nil
+}
+
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -212,6 +232,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		rec := &statusRecorder{ResponseWriter: w}
+		if err := checkText(r); err != nil {
+			// No record is named so, and PostgreSQL could not even compare it.
+			s.writeError(rec, r, err)
+			s.logger.Info("request", "request_id", id, "method", r.Method, "status", rec.status)
+			return
+		}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {

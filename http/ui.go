@@ -63,6 +63,7 @@ import (
 	"net/http"
 	"path"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -598,6 +599,11 @@ func parsePageForm(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxPageForm)
 	if err := r.ParseForm(); err != nil {
 		return clink.Errorf(clink.EMALFORMED, "the form could not be read: %v", err)
+	}
+	for k, vs := range r.Form {
+		if badText(k) || slices.ContainsFunc(vs, badText) {
+			return clink.Errorf(clink.EMALFORMED, "the form's field %q holds a NUL character or bytes that are not UTF-8", strings.ToValidUTF8(k, "?"))
+		}
 	}
 	return nil
 }

@@ -65,6 +65,13 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 		}
 		return refuse(refusedStatus(err))
 	}
+	// The change ended every session of the user, this one too: keep this browser signed in
+	// with a new session.
+	id, err := s.store.CreateSession(r.Context(), u.Username)
+	if err != nil {
+		return err
+	}
+	setSessionCookie(w, r, id)
 	http.Redirect(w, r, "/account?changed=1", http.StatusSeeOther)
 	return nil
 }

@@ -129,7 +129,11 @@ func (s *Server) importFiles(w http.ResponseWriter, r *http.Request) error {
 		if errors.As(err, &se) {
 			return refuse(se.status, se.Error())
 		}
-		return refuse(http.StatusUnprocessableEntity, clink.ErrorMessage(err))
+		msg := clink.ErrorMessage(err)
+		for _, f := range clink.ErrorFields(err) {
+			msg += "; " + f.Field + ": " + f.Message
+		}
+		return refuse(http.StatusUnprocessableEntity, msg)
 	}
 	if len(files) == 0 {
 		return refuse(http.StatusUnprocessableEntity, "Choose the CSV files (named after their tables) or one XLSX workbook to import.")

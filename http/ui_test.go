@@ -690,7 +690,18 @@ func TestChangePassword(t *testing.T) {
 	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/account?changed=1" {
 		t.Fatalf("got status %d, Location %q, want 303 to /account?changed=1 (body %.1000s)", resp.StatusCode, resp.Header.Get("Location"), body)
 	}
-	mustQuery(t, e.page(t, "/account?changed=1", cookie, 200), "#password-changed")
+	// The change ended the session it was made in and gave the browser a new one.
+	fresh := cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == cookie.Name && c.Value != "" {
+			fresh = c
+		}
+	}
+	if fresh.Value == cookie.Value {
+		t.Fatal("the password change set no new session cookie")
+	}
+	mustQuery(t, e.page(t, "/account?changed=1", fresh, 200), "#password-changed")
+	e.page(t, "/account", cookie, 303) // the old session id signs in no more
 	if _, err := e.store.Authenticate(ctx, "ana", next); err != nil {
 		t.Errorf("the new password does not sign in: %v", err)
 	}

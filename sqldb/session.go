@@ -110,7 +110,7 @@ func (s *Store) SessionUser(ctx context.Context, id string, idle time.Duration) 
 			return clink.ErrBadSession
 		}
 		now = t.now
-		if now.Sub(row.lastSeen) > idle {
+		if now.Sub(row.lastSeen) > idle || now.Sub(row.createdAt) > clink.MaxSessionLifetime {
 			expired = true
 			return nil
 		}
@@ -127,8 +127,12 @@ func (s *Store) SessionUser(ctx context.Context, id string, idle time.Duration) 
 	}
 	if expired {
 		err := s.transact(ctx, "expire_session", false, func(t *tx) error {
+			reason := "idle timeout"
+			if now.Sub(row.createdAt) > clink.MaxSessionLifetime {
+				reason = "lifetime over"
+			}
 			_, err := t.ExecContext(ctx, "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
-				t.ts(t.now), "idle timeout", row.id)
+				t.ts(t.now), reason, row.id)
 			return err
 		})
 		if err != nil {

@@ -133,3 +133,40 @@ func wantBadSession(tb testing.TB, s *sqldb.Store, id string, idle time.Duration
 		tb.Errorf("SessionUser(%.10q..., %s): got %v, %v; want ErrBadSession", id, idle, u, err)
 	}
 }
+
+// TestSessionLifetime checks that a session ends MaxSessionLifetime after sign-in however often
+// it is used, and that a password change ends every open session of the user.
+func TestSessionLifetime(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *sqldb.Store) {
+		clk := &settableClock{t: loginBase}
+		loginUser(t, s, clk)
+		id, err := s.CreateSession(actx, "ana")
+		must(t, err)
+		for used := time.Duration(0); used < clink.MaxSessionLifetime-time.Hour; used += time.Hour {
+			clk.Add(time.Hour)
+			if _, err := s.SessionUser(actx, id, clink.MaxSessionIdle); err != nil {
+				t.Fatalf("used every hour, %s after sign-in: %v", used+time.Hour, err)
+			}
+		}
+		clk.Add(time.Hour + time.Second)
+		if _, err := s.SessionUser(actx, id, clink.MaxSessionIdle); err != clink.ErrBadSession {
+			t.Errorf("%s after sign-in: %v, want the session ended", clink.MaxSessionLifetime+time.Second, err)
+		}
+		var reason string
+		must(t, s.DB().QueryRow("SELECT end_reason FROM sessions WHERE ended_at IS NOT NULL").Scan(&reason))
+		if reason != "lifetime over" {
+			t.Errorf("end reason %q, want lifetime over", reason)
+		}
+
+		a, err := s.CreateSession(actx, "ana")
+		must(t, err)
+		b, err := s.CreateSession(actx, "ana")
+		must(t, err)
+		must(t, s.SetPassword(actx, "ana", "another long passphrase"))
+		for _, sid := range []string{a, b} {
+			if _, err := s.SessionUser(actx, sid, time.Hour); err != clink.ErrBadSession {
+				t.Errorf("a session opened before the password change: %v, want it ended", err)
+			}
+		}
+	})
+}

@@ -347,6 +347,12 @@ func (s *Store) SetPassword(ctx context.Context, username, password string) erro
 		if err := t.audit(ctx, actionUpdate, entityUser, rec.ID, rec.Site, "password changed", old, &rec); err != nil {
 			return err
 		}
+		// Every open session of the user ends: a session taken before the change (a stolen
+		// cookie) must not outlive the old password.
+		if _, err := t.ExecContext(ctx, "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE user_id = $3 AND ended_at IS NULL",
+			t.ts(t.now), "password changed", rec.ID); err != nil {
+			return err
+		}
 		// A new password starts a fresh count: this is how an administrator's reset unlocks.
 		return t.clearLogin(ctx, &rec, "password changed")
 	})

@@ -75,6 +75,7 @@ func (m *Main) serve(ctx context.Context, cfg Config, store *sqldb.Store) error 
 	srv := &nethttp.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,
 		IdleTimeout:       120 * time.Second,
