@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"testing"
 
 	"github.com/clink-consortium/clink/internal/pgtest"
@@ -37,5 +38,26 @@ func TestBenchLoad(t *testing.T) {
 				t.Errorf("write phase: %d writes of %d requests", w.Writes, w.Requests)
 			}
 		})
+	}
+}
+
+// TestBenchLoadFigures prints the figures of docs/benchmarks.md ("Load") on SQLite and on a
+// throwaway PostgreSQL: 10 s phases of 16 clients. It runs only with CLINK_LOAD_FIGURES=1:
+//
+//	CLINK_LOAD_FIGURES=1 go test ./cmd/clink -run TestBenchLoadFigures -v
+func TestBenchLoadFigures(t *testing.T) {
+	if os.Getenv("CLINK_LOAD_FIGURES") != "1" {
+		t.Skip("set CLINK_LOAD_FIGURES=1 to measure the load figures")
+	}
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		args := []string{"bench", "load", "--duration", "10s", "--concurrency", "16"}
+		if dialect == "postgres" {
+			args = append(args, "--db", pgtest.DSN(t))
+		}
+		out, errOut, err := runClink(t, args...)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, errOut)
+		}
+		t.Logf("\n%s", out)
 	}
 }
