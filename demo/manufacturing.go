@@ -17,7 +17,7 @@ import (
 // recorded, for the operator to continue. Identities are invented and say so.
 
 // manufacturingValues are in-range values of the master record's steps.
-func manufacturingValues(key string, day int) map[string]float64 {
+func manufacturingValues(key string) map[string]float64 {
 	switch key {
 	case "receipt":
 		return map[string]float64{"volume_ml": 180, "viable_cells": 2.1e9, "viability_pct": 96}
@@ -119,7 +119,7 @@ func writeManufacturing(ctx context.Context, tx clink.Store, today time.Time, pa
 // recordSteps records the first n steps of b.
 func recordSteps(ctx context.Context, svc *manufacturing.Service, b *clink.Batch, n int) error {
 	for _, st := range b.Steps[:n] {
-		in := manufacturing.StepInput{Step: st.Key, Values: manufacturingValues(st.Key, st.Day), Equipment: "BSC-2 (GMP MPL)"}
+		in := manufacturing.StepInput{Step: st.Key, Values: manufacturingValues(st.Key), Equipment: "BSC-2 (GMP MPL)"}
 		if in.Values == nil { // seeding, restimulation and in-process controls: the middle of each range
 			in.Values = map[string]float64{}
 			for _, f := range st.Fields {

@@ -74,17 +74,21 @@ func (s *Server) SetClock(now func() time.Time) {
 	st.mu.Unlock()
 }
 
-// today returns the current date at midnight UTC.
-func (s *Server) today() time.Time {
+// pageNow returns the pages' clock (SetClock), the system clock by default.
+func (s *Server) pageNow() time.Time {
 	st := s.uiState()
 	st.mu.Lock()
 	now := st.now
 	st.mu.Unlock()
-	t := time.Now()
 	if now != nil {
-		t = now()
+		return now()
 	}
-	y, m, d := t.UTC().Date()
+	return time.Now()
+}
+
+// today returns the current date at midnight UTC.
+func (s *Server) today() time.Time {
+	y, m, d := s.pageNow().UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 

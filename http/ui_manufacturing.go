@@ -556,15 +556,3 @@ func (ss *signSessions) signed(key, user string, now time.Time) {
 	defer ss.mu.Unlock()
 	ss.last[key] = signedAt{user, now}
 }
-
-// pageNow returns the pages' clock (SetClock), the system clock by default.
-func (s *Server) pageNow() time.Time {
-	st := s.uiState()
-	st.mu.Lock()
-	now := st.now
-	st.mu.Unlock()
-	if now != nil {
-		return now()
-	}
-	return time.Now()
-}

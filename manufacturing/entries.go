@@ -93,7 +93,7 @@ func (s *Service) stepEntry(state *State, in StepInput) (*clink.BatchEntry, erro
 	}
 	data := clink.StepData{PerformedAt: at, Equipment: strings.TrimSpace(in.Equipment), Values: map[string]float64{},
 		Deviation: strings.TrimSpace(in.Deviation), CAPA: strings.TrimSpace(in.CAPA), Comment: strings.TrimSpace(in.Comment)}
-	var why []string
+	var why []string // why each value of OutOfRange is out of range
 	for _, f := range ms.Fields {
 		v, ok := in.Values[f.Key]
 		switch {
@@ -107,7 +107,7 @@ func (s *Service) stepEntry(state *State, in StepInput) (*clink.BatchEntry, erro
 		data.Values[f.Key] = v
 		if msg := outOfRange(f, v); msg != "" {
 			data.OutOfRange = append(data.OutOfRange, f.Key)
-			why = append(why, fmt.Sprintf("values.%s: %s", f.Key, msg))
+			why = append(why, msg)
 		}
 	}
 	var extra []string
@@ -123,7 +123,7 @@ func (s *Service) stepEntry(state *State, in StepInput) (*clink.BatchEntry, erro
 	if len(data.OutOfRange) > 0 {
 		if data.Deviation == "" {
 			for i, k := range data.OutOfRange {
-				fe.Addf("values."+k, "%s: describe the deviation to record it", strings.SplitN(why[i], ": ", 2)[1])
+				fe.Addf("values."+k, "%s: describe the deviation to record it", why[i])
 			}
 		}
 		if data.CAPA == "" {
@@ -151,7 +151,7 @@ func (s *Service) stepEntry(state *State, in StepInput) (*clink.BatchEntry, erro
 		}
 		data.Reagents = append(data.Reagents, r)
 	}
-	if len(data.OutOfRange) == 0 && (data.Deviation != "" || data.CAPA != "") && data.Deviation == "" {
+	if len(data.OutOfRange) == 0 && data.CAPA != "" && data.Deviation == "" {
 		fe.Addf("deviation", "a corrective action reference needs the deviation's description")
 	}
 	if err := fe.Err(); err != nil {

@@ -65,7 +65,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	s := &Store{now: defaultClock, auth: newAuthCache()}
 	var err error
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if isPostgresDSN(dsn) {
 		s.dialect = DialectPostgres
 		s.db, err = sql.Open("pgx", dsn)
 		if err != nil {
