@@ -82,12 +82,22 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		}
 		s.writes = &sync.Mutex{}
 	}
+	s.db.SetMaxIdleConns(idleConns)
+	s.db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("sqldb: open %s: %w", s.dialect, err)
 	}
 	return s, nil
 }
+
+// idleConns is how many connections the store keeps open between requests. database/sql keeps
+// only 2 by default: under concurrent requests it then closes and reopens connections all the
+// time, and every new SQLite connection parses the whole schema again (half of the CPU of a
+// read load before this, docs/benchmarks.md), every new PostgreSQL one starts a backend process.
+// The number of open connections stays unbounded, as before, so that no request waits for a
+// connection another holds; idle ones close after five minutes.
+const idleConns = 32
 
 // sqliteDSN builds the driver's DSN from a file path: the path, made absolute and
 // percent-escaped where SQLite's URI syntax would misread it, and the fixed pragmas.
