@@ -44,6 +44,30 @@ func moments(m *gp.Model, x []float64, scale float64, dmean, dsd []float64) (mea
 	return mean, sd
 }
 
+// sharedMoments fills mean with the posterior means of the fantasy models sh at x and returns
+// their (shared) standard deviation; when dmean is not nil it also fills dmean[s] and dsd with
+// the gradients. scale is the models' prior variance (for the floor).
+func sharedMoments(sh *gp.Shared, x []float64, scale float64, mean []float64, dmean [][]float64, dsd []float64) (sd float64) {
+	var v float64
+	if dmean == nil {
+		v = sh.Predict(x, mean)
+	} else {
+		v = sh.PredictGrad(x, mean, dmean, dsd)
+	}
+	floor := varFloor * scale
+	if !(v > floor) {
+		if dsd != nil {
+			clear(dsd)
+		}
+		return math.Sqrt(floor)
+	}
+	sd = math.Sqrt(v)
+	for j := range dsd {
+		dsd[j] /= 2 * sd // dsd arrived holding dvar
+	}
+	return sd
+}
+
 // outcomeConstraint is one constrained outcome's model and bound, in the outcome's own
 // orientation.
 type outcomeConstraint struct {
@@ -105,41 +129,48 @@ func logSumExp(v []float64) float64 {
 // observed and pending points, and best_s is the best feasible sampled value. The log
 // probabilities of feasibility of the outcome constraints are added.
 type logNEI struct {
-	fant  []*gp.Model // fantasy models, maximised orientation
-	scale float64     // prior variance of the objective
-	best  []float64   // incumbent per fantasy
+	fant  *gp.Shared // fantasy models, maximised orientation
+	scale float64    // prior variance of the objective
+	best  []float64  // incumbent per fantasy
 	cons  []outcomeConstraint
 
-	vals          []float64
-	grads         [][]float64
-	dm, ds, gtemp []float64
+	vals     []float64
+	grads    [][]float64
+	mu       []float64   // posterior mean per fantasy
+	dmu      [][]float64 // its gradient per fantasy
+	dm, ds   []float64
+	nFantasy int
 }
 
-func newLogNEI(fant []*gp.Model, scale float64, best []float64, cons []outcomeConstraint, d int) *logNEI {
-	a := &logNEI{fant: fant, scale: scale, best: best, cons: cons,
-		vals: make([]float64, len(fant)), grads: make([][]float64, len(fant)),
-		dm: make([]float64, d), ds: make([]float64, d), gtemp: make([]float64, d)}
+func newLogNEI(fant *gp.Shared, scale float64, best []float64, cons []outcomeConstraint, d int) *logNEI {
+	S := fant.Len()
+	a := &logNEI{fant: fant, scale: scale, best: best, cons: cons, nFantasy: S,
+		vals: make([]float64, S), grads: make([][]float64, S), mu: make([]float64, S), dmu: make([][]float64, S),
+		dm: make([]float64, d), ds: make([]float64, d)}
 	for s := range a.grads {
 		a.grads[s] = make([]float64, d)
+		a.dmu[s] = make([]float64, d)
 	}
 	return a
 }
 
 func (a *logNEI) eval(x, grad []float64) float64 {
-	for s, m := range a.fant {
-		if grad == nil {
-			mu, sd := moments(m, x, a.scale, nil, nil)
-			a.vals[s] = LogEI(mu, sd, a.best[s])
-			continue
+	if grad == nil {
+		sd := sharedMoments(a.fant, x, a.scale, a.mu, nil, nil)
+		for s := range a.vals {
+			a.vals[s] = LogEI(a.mu[s], sd, a.best[s])
 		}
-		mu, sd := moments(m, x, a.scale, a.dm, a.ds)
-		v, gmu, gsd := logEIGrad(mu, sd, a.best[s])
-		a.vals[s] = v
-		for j := range x {
-			a.grads[s][j] = gmu*a.dm[j] + gsd*a.ds[j]
+	} else {
+		sd := sharedMoments(a.fant, x, a.scale, a.mu, a.dmu, a.ds)
+		for s := range a.vals {
+			v, gmu, gsd := logEIGrad(a.mu[s], sd, a.best[s])
+			a.vals[s] = v
+			for j := range x {
+				a.grads[s][j] = gmu*a.dmu[s][j] + gsd*a.ds[j]
+			}
 		}
 	}
-	total := logSumExp(a.vals) - math.Log(float64(len(a.fant)))
+	total := logSumExp(a.vals) - math.Log(float64(a.nFantasy))
 	if grad != nil {
 		clear(grad)
 		for s, w := range a.vals {
@@ -170,7 +201,7 @@ func (a *logNEI) eval(x, grad []float64) float64 {
 //
 // each term taken in log space (logDiffH, logH) and summed by logsumexp.
 type logNEHVI struct {
-	fant   [][2]*gp.Model
+	fant   [2]*gp.Shared // per objective, maximised orientation
 	scale  [2]float64
 	fronts [][][2]float64
 	ref    [2]float64
@@ -179,43 +210,43 @@ type logNEHVI struct {
 	terms    []float64
 	partials [][4]float64 // ∂term/∂(μ1, σ1, μ2, σ2)
 	dm, ds   [2][]float64
-	mom      [][4]float64   // μ1, σ1, μ2, σ2 per fantasy
-	gm       [][2][]float64 // per fantasy: gradients of (μ, σ) of both objectives
+	mu       [2][]float64   // posterior mean per objective and fantasy
+	dmu      [2][][]float64 // its gradient
+	sd       [2]float64     // posterior SD per objective (the same for every fantasy)
 }
 
-func newLogNEHVI(fant [][2]*gp.Model, scale [2]float64, fronts [][][2]float64, ref [2]float64, cons []outcomeConstraint, d int) *logNEHVI {
-	a := &logNEHVI{fant: fant, scale: scale, fronts: fronts, ref: ref, cons: cons,
-		mom: make([][4]float64, len(fant)), gm: make([][2][]float64, len(fant))}
+func newLogNEHVI(fant [2]*gp.Shared, scale [2]float64, fronts [][][2]float64, ref [2]float64, cons []outcomeConstraint, d int) *logNEHVI {
+	a := &logNEHVI{fant: fant, scale: scale, fronts: fronts, ref: ref, cons: cons}
 	n := 0
 	for _, f := range fronts {
 		n += len(f) + 1
 	}
 	a.terms = make([]float64, n)
 	a.partials = make([][4]float64, n)
+	S := len(fronts)
 	for k := range 2 {
 		a.dm[k] = make([]float64, d)
 		a.ds[k] = make([]float64, d)
-	}
-	for s := range a.gm {
-		for k := range 2 {
-			a.gm[s][k] = make([]float64, 2*d) // dμ then dσ
+		a.mu[k] = make([]float64, S)
+		a.dmu[k] = make([][]float64, S)
+		for s := range S {
+			a.dmu[k][s] = make([]float64, d)
 		}
 	}
 	return a
 }
 
 func (a *logNEHVI) eval(x, grad []float64) float64 {
-	d := len(x)
-	t := 0
-	for s, pair := range a.fant {
-		for k := range 2 {
-			if grad == nil {
-				a.mom[s][2*k], a.mom[s][2*k+1] = moments(pair[k], x, a.scale[k], nil, nil)
-				continue
-			}
-			a.mom[s][2*k], a.mom[s][2*k+1] = moments(pair[k], x, a.scale[k], a.gm[s][k][:d], a.gm[s][k][d:])
+	for k := range 2 {
+		if grad == nil {
+			a.sd[k] = sharedMoments(a.fant[k], x, a.scale[k], a.mu[k], nil, nil)
+		} else {
+			a.sd[k] = sharedMoments(a.fant[k], x, a.scale[k], a.mu[k], a.dmu[k], a.ds[k])
 		}
-		mu1, sd1, mu2, sd2 := a.mom[s][0], a.mom[s][1], a.mom[s][2], a.mom[s][3]
+	}
+	t := 0
+	for s := range a.fronts {
+		mu1, sd1, mu2, sd2 := a.mu[0][s], a.sd[0], a.mu[1][s], a.sd[1]
 		front := a.fronts[s]
 		for i := 0; i <= len(front); i++ {
 			lo, hi, b := a.ref[0], math.Inf(1), a.ref[1]
@@ -243,11 +274,12 @@ func (a *logNEHVI) eval(x, grad []float64) float64 {
 			t++
 		}
 	}
-	total := logSumExp(a.terms[:t]) - math.Log(float64(len(a.fant)))
+	total := logSumExp(a.terms[:t]) - math.Log(float64(len(a.fronts)))
 	if grad != nil {
 		clear(grad)
 		t = 0
-		for s := range a.fant {
+		var sd1, sd2 float64 // the σ parts, the same gradient for every fantasy
+		for s := range a.fronts {
 			var c [4]float64
 			for i := 0; i <= len(a.fronts[s]); i++ {
 				w := a.terms[t]
@@ -258,9 +290,14 @@ func (a *logNEHVI) eval(x, grad []float64) float64 {
 				}
 				t++
 			}
+			sd1 += c[1]
+			sd2 += c[3]
 			for j := range grad {
-				grad[j] += c[0]*a.gm[s][0][j] + c[1]*a.gm[s][0][d+j] + c[2]*a.gm[s][1][j] + c[3]*a.gm[s][1][d+j]
+				grad[j] += c[0]*a.dmu[0][s][j] + c[2]*a.dmu[1][s][j]
 			}
+		}
+		for j := range grad {
+			grad[j] += sd1*a.ds[0][j] + sd2*a.ds[1][j]
 		}
 	}
 	for _, c := range a.cons {
@@ -327,16 +364,19 @@ func jointSamples(m *gp.Model, X [][]float64, z [][]float64) ([][]float64, error
 // their covariance matrices factorable.
 const fantasyNoise = 1e-6
 
-// fantasy returns the noise-free model with m's hyperparameters conditioned on the values f
-// (in m's orientation times sign) at X.
-func fantasy(m *gp.Model, dims []gp.Dim, X [][]float64, f []float64, sign float64) (*gp.Model, error) {
+// fantasies returns the noise-free models with m's hyperparameters conditioned on each of the
+// value vectors F[s] (in m's orientation times sign) at X, sharing one factorisation.
+func fantasies(m *gp.Model, dims []gp.Dim, X [][]float64, F [][]float64, sign float64) (*gp.Shared, error) {
 	h := m.Hyper()
 	h.Mean *= sign
 	h.GroupVar = 0
 	h.Noise = fantasyNoise * h.Outputscale
-	y := make([]float64, len(f))
-	for i, v := range f {
-		y[i] = sign * v
+	Y := make([][]float64, len(F))
+	for s, f := range F {
+		Y[s] = make([]float64, len(f))
+		for i, v := range f {
+			Y[s][i] = sign * v
+		}
 	}
-	return gp.FitWith(X, y, gp.Config{Dims: dims}, h)
+	return gp.FitShared(X, Y, gp.Config{Dims: dims}, h)
 }

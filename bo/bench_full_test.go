@@ -19,6 +19,8 @@ import (
 //	CLINK_BENCH_NOISE=fitted        the GPs fit the noise instead of being given it
 //	CLINK_BENCH_INITIAL=n, CLINK_BENCH_BUDGET=n   another budget, e.g. 6 and 86 for the
 //	                                BoTorch tutorial's BraninCurrin protocol
+//	CLINK_BENCH_FANTASIES=n, CLINK_BENCH_RAW=n, CLINK_BENCH_RESTARTS=n   other tuning of the
+//	                                acquisition (fantasies, raw samples, restarts)
 func TestBenchFull(t *testing.T) {
 	if os.Getenv("CLINK_BENCH_FULL") != "1" {
 		t.Skip("set CLINK_BENCH_FULL=1 to run the full benchmarks (about 15 minutes)")
@@ -43,6 +45,12 @@ func TestBenchFull(t *testing.T) {
 		}
 		if n, err := strconv.Atoi(os.Getenv("CLINK_BENCH_BUDGET")); err == nil {
 			cfg.Budget, check = n, false
+		}
+		for env, v := range map[string]*int{"CLINK_BENCH_FANTASIES": &cfg.Fantasies, "CLINK_BENCH_RAW": &cfg.RawSamples,
+			"CLINK_BENCH_RESTARTS": &cfg.Restarts} {
+			if n, err := strconv.Atoi(os.Getenv(env)); err == nil {
+				*v = n
+			}
 		}
 		for _, s := range []Strategy{StrategyBO, StrategySobol, StrategyRandom} {
 			if v := os.Getenv("CLINK_BENCH_STRATEGY"); v != "" && v != string(s) {

@@ -19,9 +19,11 @@
 // observations: S joint samples of the latent f at the observed points are drawn, a noise-free
 // fantasy model is conditioned on each, and the acquisition is the average over fantasies
 // (logsumexp − log S). Points already chosen for the batch, and the caller's pending points,
-// are fantasised the same way, so the next choice accounts for them.
+// are fantasised the same way, so the next choice accounts for them. The fantasy models share
+// their points and hyperparameters, hence one factorisation and one posterior variance
+// (gp.Shared): each extra fantasy costs a dot product per evaluation, not a prediction.
 //
-// All gradients of the acquisitions are analytic (chain rule through gp.Model.PredictGrad) and
+// All gradients of the acquisitions are analytic (chain rule through gp.Model.PredictGrad and gp.Shared.PredictGrad) and
 // tested against finite differences; none uses finite-difference gradients. The acquisition is
 // maximised by multi-start L-BFGS (gonum/optimize) from the best of many space-filling raw
 // candidates, in a smooth reparameterisation of the unit box; categorical coordinates are

@@ -599,14 +599,12 @@ func (st *state) acquisition(pending [][]float64) (acquisition, error) {
 	}
 	if len(st.opt.Objectives) == 1 {
 		o, sign := st.opt.Objectives[0].Outcome, st.signs[0]
-		fant := make([]*gp.Model, S)
+		fant, err := fantasies(st.models[o], st.dims, X, samples[o], sign)
+		if err != nil {
+			return nil, fmt.Errorf("bo: fantasy models of outcome %d: %w", o, err)
+		}
 		best := make([]float64, S)
 		for s := range S {
-			m, err := fantasy(st.models[o], st.dims, X, samples[o][s], sign)
-			if err != nil {
-				return nil, fmt.Errorf("bo: fantasy model of outcome %d: %w", o, err)
-			}
-			fant[s] = m
 			best[s] = math.Inf(-1)
 			lowest := math.Inf(1)
 			for i, v := range samples[o][s] {
@@ -625,16 +623,16 @@ func (st *state) acquisition(pending [][]float64) (acquisition, error) {
 		return newLogNEI(fant, st.scale[o], best, cons, st.d), nil
 	}
 	o0, o1 := st.opt.Objectives[0].Outcome, st.opt.Objectives[1].Outcome
-	fant := make([][2]*gp.Model, S)
+	var fant [2]*gp.Shared
+	for k, o := range []int{o0, o1} {
+		m, err := fantasies(st.models[o], st.dims, X, samples[o], st.signs[k])
+		if err != nil {
+			return nil, fmt.Errorf("bo: fantasy models of outcome %d: %w", o, err)
+		}
+		fant[k] = m
+	}
 	fronts := make([][][2]float64, S)
 	for s := range S {
-		for k, o := range []int{o0, o1} {
-			m, err := fantasy(st.models[o], st.dims, X, samples[o][s], st.signs[k])
-			if err != nil {
-				return nil, fmt.Errorf("bo: fantasy model of outcome %d: %w", o, err)
-			}
-			fant[s][k] = m
-		}
 		var pts [][2]float64
 		for i := range X {
 			if feasible[s][i] {

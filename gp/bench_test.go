@@ -102,6 +102,36 @@ func BenchmarkPredictGrad(b *testing.B) {
 	}
 }
 
+// BenchmarkSharedPredictGrad16 is what one evaluation of noisy EI costs in the GP: the means,
+// shared variance and gradients of 16 fantasy models of 60 points in 6-D at one point (16
+// separate models: 16 times BenchmarkPredictGrad).
+func BenchmarkSharedPredictGrad16(b *testing.B) {
+	m := benchModel(b)
+	rng := rand.New(rand.NewPCG(5, 5))
+	Y := make([][]float64, 16)
+	for s := range Y {
+		Y[s] = make([]float64, m.N())
+		for i, x := range m.d.X {
+			Y[s][i] = hartmann6(x) + 0.1*rng.NormFloat64()
+		}
+	}
+	h := m.Hyper()
+	h.Noise = 1e-6 * h.Outputscale
+	sh, err := FitShared(m.d.X, Y, Config{}, h)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6}
+	mean, dv := make([]float64, 16), make([]float64, 6)
+	dm := make([][]float64, 16)
+	for s := range dm {
+		dm[s] = make([]float64, 6)
+	}
+	for b.Loop() {
+		sh.PredictGrad(x, mean, dm, dv)
+	}
+}
+
 // BenchmarkPredict is the mean and variance at one point of a 60-point, 6-D model.
 func BenchmarkPredict(b *testing.B) {
 	m := benchModel(b)

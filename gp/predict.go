@@ -60,6 +60,15 @@ func (m *Model) PredictGrad(x []float64, dmean, dvar []float64) (mean, variance 
 		}
 		return math.NaN(), math.NaN()
 	}
+	var mu [1]float64
+	v := m.gradAt(x, [][]float64{m.fac.alpha}, mu[:], [][]float64{dmean}, dvar)
+	return mu[0], v
+}
+
+// gradAt is PredictGrad for several weight vectors α_s of the same factorisation (Shared):
+// it fills mean[s] and dmean[s] for each, dvar once, and returns the variance, original units.
+// x must be valid and the slices of the right lengths.
+func (m *Model) gradAt(x []float64, alphas [][]float64, mean []float64, dmean [][]float64, dvar []float64) float64 {
 	d, p := m.d, m.p
 	n := d.n()
 	nc, nk := len(d.cont), len(d.cat)
@@ -101,31 +110,34 @@ func (m *Model) PredictGrad(x []float64, dmean, dvar []float64) (mean, variance 
 			ks[i] += p.main * d.matches(x, xi)
 		}
 	}
-	mu := p.mean
-	for i, a := range m.fac.alpha {
-		mu += a * ks[i]
+	for s, alpha := range alphas {
+		mean[s] = d.ym + d.ys*(p.mean+dot(alpha, ks))
+		dm := dmean[s]
+		clear(dm)
+		for c, k := range d.cont {
+			var gm float64
+			for i := range n {
+				gm += alpha[i] * dk[i*nc+c]
+			}
+			dm[k] = d.ys * gm
+		}
 	}
 	copy(w, ks)
 	m.fac.halfSolve(w)
 	v := d.cov(x, x, p) - dot(w, w)
 	blas64.Trsv(blas.NoTrans, m.fac.u, blas64.Vector{N: n, Inc: 1, Data: w}) // w = K⁻¹k*
-	for k := range dmean {
-		dmean[k], dvar[k] = 0, 0
-	}
+	clear(dvar)
 	for c, k := range d.cont {
-		var gm, gv float64
+		var gv float64
 		for i := range n {
-			t := dk[i*nc+c]
-			gm += m.fac.alpha[i] * t
-			gv += w[i] * t
+			gv += w[i] * dk[i*nc+c]
 		}
-		dmean[k] = d.ys * gm
 		dvar[k] = -2 * gv * d.ys * d.ys
 		if p.lin > 0 {
 			dvar[k] += 2 * p.lin * (x[k] - 0.5) * d.ys * d.ys
 		}
 	}
-	return d.ym + d.ys*mu, max(v, 0) * d.ys * d.ys
+	return max(v, 0) * d.ys * d.ys
 }
 
 // PredictJoint returns the joint posterior of f at the rows of X: mean vector and covariance
