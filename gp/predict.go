@@ -29,18 +29,25 @@ func (m *Model) Predict(x []float64) (mean, variance float64) {
 	if !m.validX(x) {
 		return math.NaN(), math.NaN()
 	}
-	n := m.d.n()
-	ks := make([]float64, n)
-	for i, xi := range m.d.X {
-		ks[i] = m.d.cov(x, xi, m.p)
+	var mu [1]float64
+	v := m.at(x, [][]float64{m.fac.alpha}, mu[:])
+	return mu[0], v
+}
+
+// at is Predict for several weight vectors α_s of the same factorisation (Shared): it fills
+// mean[s] for each and returns the variance, original units. x must be valid.
+func (m *Model) at(x []float64, alphas [][]float64, mean []float64) float64 {
+	d := m.d
+	ks := make([]float64, d.n())
+	for i, xi := range d.X {
+		ks[i] = d.cov(x, xi, m.p)
 	}
-	mu := m.p.mean
-	for i, a := range m.fac.alpha {
-		mu += a * ks[i]
+	for s, a := range alphas {
+		mean[s] = d.ym + d.ys*(m.p.mean+dot(a, ks))
 	}
 	m.fac.halfSolve(ks)
-	v := m.d.cov(x, x, m.p) - dot(ks, ks)
-	return m.d.ym + m.d.ys*mu, max(v, 0) * m.d.ys * m.d.ys
+	v := d.cov(x, x, m.p) - dot(ks, ks)
+	return max(v, 0) * d.ys * d.ys
 }
 
 // PredictGrad returns what Predict returns and also fills dmean and dvar (len(x)) with the

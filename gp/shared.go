@@ -67,17 +67,7 @@ func (sh *Shared) Predict(x []float64, mean []float64) (variance float64) {
 		}
 		return math.NaN()
 	}
-	d := m.d
-	ks := make([]float64, d.n())
-	for i, xi := range d.X {
-		ks[i] = d.cov(x, xi, m.p)
-	}
-	for s, a := range sh.alpha {
-		mean[s] = d.ym + d.ys*(m.p.mean+dot(a, ks))
-	}
-	m.fac.halfSolve(ks)
-	v := d.cov(x, x, m.p) - dot(ks, ks)
-	return max(v, 0) * d.ys * d.ys
+	return m.at(x, sh.alpha, mean)
 }
 
 // PredictGrad is Predict that also fills dmean[s] (one slice of len(x) per model) and dvar
