@@ -21,6 +21,7 @@ import (
 //	                                BoTorch tutorial's BraninCurrin protocol
 //	CLINK_BENCH_FANTASIES=n, CLINK_BENCH_RAW=n, CLINK_BENCH_RESTARTS=n   other tuning of the
 //	                                acquisition (fantasies, raw samples, restarts)
+//	CLINK_BENCH_STATIONARY=1        GPs without the trend term (Options.Stationary)
 func TestBenchFull(t *testing.T) {
 	if os.Getenv("CLINK_BENCH_FULL") != "1" {
 		t.Skip("set CLINK_BENCH_FULL=1 to run the full benchmarks (about 15 minutes)")
@@ -45,6 +46,9 @@ func TestBenchFull(t *testing.T) {
 		}
 		if n, err := strconv.Atoi(os.Getenv("CLINK_BENCH_BUDGET")); err == nil {
 			cfg.Budget, check = n, false
+		}
+		if os.Getenv("CLINK_BENCH_STATIONARY") == "1" {
+			cfg.Stationary = true
 		}
 		for env, v := range map[string]*int{"CLINK_BENCH_FANTASIES": &cfg.Fantasies, "CLINK_BENCH_RAW": &cfg.RawSamples,
 			"CLINK_BENCH_RESTARTS": &cfg.Restarts} {

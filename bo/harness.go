@@ -41,6 +41,8 @@ type Campaign struct {
 	RawSamples int `json:"raw_samples,omitempty"`
 	Restarts   int `json:"restarts,omitempty"`
 	GPRestarts int `json:"gp_restarts,omitempty"`
+	// Stationary is Options.Stationary: GPs without the first-order trend term.
+	Stationary bool `json:"stationary,omitempty"`
 }
 
 // Trace is the record of one campaign.
@@ -137,7 +139,7 @@ func RunCampaign(p Problem, s Strategy, cfg Campaign, seed uint64) Trace {
 			}
 		}
 		opt := Options{Dims: p.Space, Fantasies: cfg.Fantasies, RawSamples: cfg.RawSamples, Restarts: cfg.Restarts,
-			GPRestarts: cfg.GPRestarts}
+			GPRestarts: cfg.GPRestarts, Stationary: cfg.Stationary}
 		for k := range p.Objectives {
 			ob := Objective{Outcome: k, Maximize: true}
 			if p.Objectives > 1 {
