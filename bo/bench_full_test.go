@@ -22,6 +22,7 @@ import (
 //	CLINK_BENCH_FANTASIES=n, CLINK_BENCH_RAW=n, CLINK_BENCH_RESTARTS=n   other tuning of the
 //	                                acquisition (fantasies, raw samples, restarts)
 //	CLINK_BENCH_STATIONARY=1        GPs without the trend term (Options.Stationary)
+//	CLINK_BENCH_WARP=1              input warping (Options.Warp)
 func TestBenchFull(t *testing.T) {
 	if os.Getenv("CLINK_BENCH_FULL") != "1" {
 		t.Skip("set CLINK_BENCH_FULL=1 to run the full benchmarks (about 15 minutes)")
@@ -49,6 +50,9 @@ func TestBenchFull(t *testing.T) {
 		}
 		if os.Getenv("CLINK_BENCH_STATIONARY") == "1" {
 			cfg.Stationary = true
+		}
+		if os.Getenv("CLINK_BENCH_WARP") == "1" {
+			cfg.Warp = true
 		}
 		for env, v := range map[string]*int{"CLINK_BENCH_FANTASIES": &cfg.Fantasies, "CLINK_BENCH_RAW": &cfg.RawSamples,
 			"CLINK_BENCH_RESTARTS": &cfg.Restarts} {

@@ -43,6 +43,8 @@ type Campaign struct {
 	GPRestarts int `json:"gp_restarts,omitempty"`
 	// Stationary is Options.Stationary: GPs without the first-order trend term.
 	Stationary bool `json:"stationary,omitempty"`
+	// Warp is Options.Warp: input warping of the continuous coordinates.
+	Warp bool `json:"warp,omitempty"`
 }
 
 // Trace is the record of one campaign.
@@ -139,7 +141,7 @@ func RunCampaign(p Problem, s Strategy, cfg Campaign, seed uint64) Trace {
 			}
 		}
 		opt := Options{Dims: p.Space, Fantasies: cfg.Fantasies, RawSamples: cfg.RawSamples, Restarts: cfg.Restarts,
-			GPRestarts: cfg.GPRestarts, Stationary: cfg.Stationary}
+			GPRestarts: cfg.GPRestarts, Stationary: cfg.Stationary, Warp: cfg.Warp}
 		for k := range p.Objectives {
 			ob := Objective{Outcome: k, Maximize: true}
 			if p.Objectives > 1 {

@@ -129,6 +129,8 @@ type Options struct {
 	// found late or not at all (the simulator benchmark: median 0.30 of the best doses
 	// without it). On problems without such trends the fitted slopes shrink towards zero.
 	Stationary bool `json:"stationary,omitempty"`
+	// Warp fits a Kumaraswamy input warping per continuous factor (gp.Config.Warp).
+	Warp bool `json:"warp,omitempty"`
 	// GPRestarts is gp.Config.Restarts for every fit (0: the gp default).
 	GPRestarts int `json:"gp_restarts,omitempty"`
 }
@@ -448,7 +450,7 @@ func trainingData(obs []Observation, o int, norm Normalization) (X [][]float64, 
 func fitOutcome(obs []Observation, opt Options, dims []gp.Dim, o int) (*gp.Model, [][]float64, error) {
 	X, y, groups, noise := trainingData(obs, o, opt.Normalize)
 	m, err := gp.Fit(X, y, gp.Config{Dims: dims, Groups: groups, NoiseVar: noise,
-		Restarts: opt.GPRestarts, Seed: mix(opt.Seed, 100+uint64(o)), Additive: !opt.Stationary})
+		Restarts: opt.GPRestarts, Seed: mix(opt.Seed, 100+uint64(o)), Additive: !opt.Stationary, Warp: opt.Warp})
 	if err != nil {
 		return nil, nil, fmt.Errorf("bo: fitting outcome %d: %w", o, err)
 	}

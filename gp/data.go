@@ -21,8 +21,9 @@ type data struct {
 	noiseVar  []float64   // original units², nil when none
 	ym, ys    float64     // standardisation: z = (y − ym)/ys
 	z         []float64
-	nv        []float64 // noiseVar/ys², nil when none
-	additive  bool      // the covariance has the additive first-order part (Config.Additive)
+	nv        []float64    // noiseVar/ys², nil when none
+	additive  bool         // the covariance has the additive first-order part (Config.Additive)
+	warp      [][2]float64 // Kumaraswamy warps of the coordinates (warp.go), nil for none; X is warped
 }
 
 // params are hyperparameters in standardised units.
@@ -128,8 +129,11 @@ func newData(X [][]float64, y []float64, cfg Config) (*data, error) {
 			d.cat = append(d.cat, j)
 		}
 	}
+	if cfg.warp != nil && len(cfg.warp) == len(dims) {
+		d.warp = append([][2]float64(nil), cfg.warp...)
+	}
 	for i, row := range X {
-		d.X[i] = append([]float64(nil), row...)
+		d.X[i] = append([]float64(nil), d.warpX(row)...)
 	}
 	for _, g := range cfg.Groups {
 		if g >= 0 {
@@ -217,7 +221,7 @@ func (d *data) with(Xn [][]float64, yn []float64) (*data, error) {
 	e.X = make([][]float64, n, n+q)
 	copy(e.X, d.X)
 	for _, row := range Xn {
-		e.X = append(e.X, append([]float64(nil), row...))
+		e.X = append(e.X, append([]float64(nil), d.warpX(row)...))
 	}
 	e.y = append(append(make([]float64, 0, n+q), d.y...), yn...)
 	e.z = append(make([]float64, 0, n+q), d.z...)

@@ -44,6 +44,12 @@
 // without noise and without a donor effect, which is what acquisition functions want when all
 // points of a batch share one donor (domain.md §9.2).
 //
+// With Config.Warp, each continuous coordinate is first mapped by a Kumaraswamy distribution
+// function w(x) = 1 − (1 − x^a)^b (input warping, warp.go), chosen per coordinate by a search
+// over a small grid of (a, b) for the highest log marginal likelihood plus a LogNormal prior on
+// a and b; predictions and their gradients take unwarped inputs. It is opt-in: on the
+// benchmarks it was within noise of the unwarped model (docs/benchmarks.md).
+//
 // # Units
 //
 // y is standardised internally to mean 0 and standard deviation 1 (the sample SD; 1 when it is
@@ -147,6 +153,10 @@ type Config struct {
 	// the previous fit's hyperparameters make a good start: with Restarts < 0 that is a single
 	// L-BFGS run, several times cheaper than the default.
 	Start *Hyper
+	// Warp warps each continuous coordinate by the Kumaraswamy distribution function that
+	// fits best (warp.go); the model's Hyper().Warp holds the warps.
+	Warp bool
+	warp [][2]float64 // fixed warps (one per coordinate), nil for none
 }
 
 // DefaultRestarts is the number of random starts when Config.Restarts is 0.
@@ -165,6 +175,8 @@ type Hyper struct {
 	// slope of each continuous coordinate (original y units² per unit coordinate²) and of the
 	// effect of each categorical level (original y units²). Zero means none.
 	Linear, Main float64
+	// Warp has the Kumaraswamy parameters {a, b} of each coordinate (warp.go), nil for none.
+	Warp [][2]float64
 }
 
 // Bounds on the hyperparameters in standardised units (y scaled to SD 1); Fit keeps every
@@ -210,6 +222,9 @@ type Model struct {
 // documentation) and returns the model conditioned on (X, y) with them. X has one row per
 // observation with one value per coordinate of cfg.Dims.
 func Fit(X [][]float64, y []float64, cfg Config) (*Model, error) {
+	if cfg.Warp {
+		return fitWarped(X, y, cfg)
+	}
 	d, err := newData(X, y, cfg)
 	if err != nil {
 		return nil, err
@@ -225,6 +240,7 @@ func Fit(X [][]float64, y []float64, cfg Config) (*Model, error) {
 // optimisation. cfg.Restarts and cfg.Seed are not used, and cfg.FixedNoise is ignored in
 // favour of h.Noise. h.GroupVar must be 0 when cfg.Groups is nil.
 func FitWith(X [][]float64, y []float64, cfg Config, h Hyper) (*Model, error) {
+	cfg.warp = h.Warp
 	d, err := newData(X, y, cfg)
 	if err != nil {
 		return nil, err
@@ -326,6 +342,7 @@ func (m *Model) Hyper() Hyper {
 		Mean:         m.d.ym + m.p.mean*m.d.ys,
 		Linear:       m.p.lin * s2,
 		Main:         m.p.main * s2,
+		Warp:         append([][2]float64(nil), m.d.warp...),
 	}
 }
 

@@ -38,6 +38,7 @@ func (m *Model) Predict(x []float64) (mean, variance float64) {
 // mean[s] for each and returns the variance, original units. x must be valid.
 func (m *Model) at(x []float64, alphas [][]float64, mean []float64) float64 {
 	d := m.d
+	x = d.warpX(x)
 	ks := make([]float64, d.n())
 	for i, xi := range d.X {
 		ks[i] = d.cov(x, xi, m.p)
@@ -77,6 +78,19 @@ func (m *Model) PredictGrad(x []float64, dmean, dvar []float64) (mean, variance 
 // x must be valid and the slices of the right lengths.
 func (m *Model) gradAt(x []float64, alphas [][]float64, mean []float64, dmean [][]float64, dvar []float64) float64 {
 	d, p := m.d, m.p
+	if d.warp != nil {
+		raw := x
+		x = d.warpX(x)
+		defer func() {
+			for _, k := range d.cont {
+				g := kumaraswamyDeriv(raw[k], d.warp[k])
+				dvar[k] *= g
+				for s := range dmean {
+					dmean[s][k] *= g
+				}
+			}
+		}()
+	}
 	n := d.n()
 	nc, nk := len(d.cont), len(d.cat)
 	ks := make([]float64, 2*n+n*nc)
@@ -162,6 +176,13 @@ func (m *Model) PredictJoint(X [][]float64) (mean []float64, cov *mat.SymDense) 
 	}
 	d, p := m.d, m.p
 	n := d.n()
+	if d.warp != nil {
+		W := make([][]float64, q)
+		for a, x := range X {
+			W[a] = d.warpX(x)
+		}
+		X = W
+	}
 	// V = U⁻ᵀ K(X_train, X), n×q.
 	V := blas64.General{Rows: n, Cols: q, Stride: q, Data: make([]float64, n*q)}
 	mean = make([]float64, q)
