@@ -137,16 +137,7 @@ func TestPredictGrad(t *testing.T) {
 				}
 				continue
 			}
-			at := func(v float64) []float64 {
-				xx := append([]float64(nil), x...)
-				xx[k] = v
-				return xx
-			}
-			set := &fd.Settings{Formula: fd.Central, Step: 1e-5}
-			wm := fd.Derivative(func(v float64) float64 { mu, _ := m.Predict(at(v)); return mu }, x[k], set)
-			wv := fd.Derivative(func(v float64) float64 { _, vr := m.Predict(at(v)); return vr }, x[k], set)
-			checkClose(t, fmt.Sprintf("d mean/d x%d at %v", k, x), dm[k], wm, 1e-6, 1e-6)
-			checkClose(t, fmt.Sprintf("d variance/d x%d at %v", k, x), dv[k], wv, 1e-6, 1e-6)
+			checkGradFD(t, m, x, k, dm[k], dv[k], 1e-5, 1e-6)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package gp
 
 import (
 	"encoding/csv"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/gonum/diff/fd"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -184,4 +186,21 @@ func uniformX(rng *rand.Rand, n, d int) [][]float64 {
 		}
 	}
 	return X
+}
+
+// checkGradFD compares the derivatives dm and dv of the posterior mean and variance of m with
+// respect to coordinate k at x with central finite differences of Predict (step h), within tol
+// (absolute and relative).
+func checkGradFD(tb testing.TB, m *Model, x []float64, k int, dm, dv, h, tol float64) {
+	tb.Helper()
+	at := func(v float64) []float64 {
+		xx := append([]float64(nil), x...)
+		xx[k] = v
+		return xx
+	}
+	set := &fd.Settings{Formula: fd.Central, Step: h}
+	wm := fd.Derivative(func(v float64) float64 { mu, _ := m.Predict(at(v)); return mu }, x[k], set)
+	wv := fd.Derivative(func(v float64) float64 { _, vr := m.Predict(at(v)); return vr }, x[k], set)
+	checkClose(tb, fmt.Sprintf("d mean/d x%d at %v", k, x), dm, wm, tol, tol)
+	checkClose(tb, fmt.Sprintf("d variance/d x%d at %v", k, x), dv, wv, tol, tol)
 }

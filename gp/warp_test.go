@@ -1,12 +1,9 @@
 package gp
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	"gonum.org/v1/gonum/diff/fd"
 )
 
 // TestWarpPredictGrad: with warped coordinates the derivatives of PredictGrad still agree with
@@ -33,12 +30,7 @@ func TestWarpPredictGrad(t *testing.T) {
 		dm, dv := make([]float64, 3), make([]float64, 3)
 		m.PredictGrad(x, dm, dv)
 		for _, k := range []int{0, 2} {
-			at := func(v float64) []float64 { xx := append([]float64(nil), x...); xx[k] = v; return xx }
-			set := &fd.Settings{Formula: fd.Central, Step: 1e-6}
-			wm := fd.Derivative(func(v float64) float64 { mu, _ := m.Predict(at(v)); return mu }, x[k], set)
-			wv := fd.Derivative(func(v float64) float64 { _, vr := m.Predict(at(v)); return vr }, x[k], set)
-			checkClose(t, fmt.Sprintf("d mean/d x%d at %v", k, x), dm[k], wm, 1e-5, 1e-5)
-			checkClose(t, fmt.Sprintf("d variance/d x%d at %v", k, x), dv[k], wv, 1e-5, 1e-5)
+			checkGradFD(t, m, x, k, dm[k], dv[k], 1e-6, 1e-5)
 		}
 	}
 	if got := m.Hyper().Warp; len(got) != 3 || got[0] != [2]float64{0.5, 1} {
