@@ -347,41 +347,6 @@ func (e *secEnv) seedFlow(t func(string) string) {
 	e.att = as[0]
 }
 
-// secStepValues returns values of a master step within its ranges (the middle of each), and
-// for the formulation those of the manufacturing tests (2e7 nucleated cells/mL, 0.1 % CD3+,
-// 80 mL), which give a dose.
-func secStepValues(ms clink.MasterStep) map[string]float64 {
-	out := map[string]float64{}
-	for _, f := range ms.Fields {
-		switch {
-		case f.Min != nil && f.Max != nil:
-			out[f.Key] = (*f.Min + *f.Max) / 2
-		case f.Min != nil:
-			out[f.Key] = *f.Min + 1
-		default:
-			out[f.Key] = 1
-		}
-	}
-	if ms.Key == "formulation" {
-		out["tnc_per_ml"], out["cd3_pct"], out["available_ml"] = 2e7, 0.1, 80
-	}
-	return out
-}
-
-// secResults are release results within every limit of the default specification.
-var secResults = []struct{ test, value, text string }{
-	{gmp.TestViability, "92", ""},
-	{gmp.TestNKPurity, "85", ""},
-	{gmp.TestResidualFeeders, "0.01", ""},
-	{gmp.TestEndotoxin, "0.5", ""},
-	{gmp.TestGramStain, "", "no organisms seen"},
-	{gmp.TestSterility, "", "no growth"},
-	{gmp.TestMycoplasma, "", "not detected"},
-	{gmp.TestIdentity, "", "identical to donor"},
-	{gmp.TestPotency, "45", ""},
-	{gmp.TestCD19, "0.1", ""},
-}
-
 // seedManufacturing writes a patient of secSite with an identity, a treatment request, a
 // release specification version, a batch in process whose record holds every kind of entry
 // (steps with equipment, reagents, comments, a deviation and a correction; results; a batch
@@ -407,7 +372,7 @@ func (e *secEnv) seedManufacturing(t func(string) string) {
 	// one step value is out of range with a deviation, and the first step is corrected.
 	record := func(b *clink.Batch, texts bool) {
 		for i, ms := range b.Steps {
-			in := manufacturing.StepInput{Step: ms.Key, Values: secStepValues(ms), Equipment: "BSC-2"}
+			in := manufacturing.StepInput{Step: ms.Key, Values: mfgStepValues(ms), Equipment: "BSC-2"}
 			if ms.Reagents {
 				in.Reagents = []clink.ReagentLot{{Name: "reagent of " + ms.Key, Lot: "L-" + ms.Key, Expiry: expiry}}
 			}
@@ -433,7 +398,7 @@ func (e *secEnv) seedManufacturing(t func(string) string) {
 				e.check("step correction", err)
 			}
 		}
-		for _, r := range secResults {
+		for _, r := range mfgResults {
 			in := manufacturing.ResultInput{Test: r.test, Text: r.text}
 			if r.value != "" {
 				x, err := strconv.ParseFloat(r.value, 64)
