@@ -237,7 +237,7 @@ func TestSecuritySessionCookie(t *testing.T) {
 		secure bool
 	}{{"plain HTTP", false, false}, {"TLS", true, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			store := secOpen(t, filepath.Join(t.TempDir(), "clink.db"))
+			store := openStore(t, filepath.Join(t.TempDir(), "clink.db"))
 			e := newSecEnv(t, store, clinkhttp.Options{TLS: tc.tls})
 			if tc.tls {
 				e.srv.Close()

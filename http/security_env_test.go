@@ -60,8 +60,8 @@ const (
 	secClinicianMP = "sec-clinician-mpl" // a clinician of secOtherSite: sees no identity of secSite's patients
 )
 
-// secOpen opens and migrates the store of dsn.
-func secOpen(tb testing.TB, dsn string) *sqldb.Store {
+// openStore opens and migrates the store of dsn (a SQLite path or a PostgreSQL URL).
+func openStore(tb testing.TB, dsn string) *sqldb.Store {
 	tb.Helper()
 	ctx := context.Background()
 	store, err := sqldb.Open(ctx, dsn)
@@ -139,7 +139,7 @@ func newSecFixture(tb testing.TB, opt clinkhttp.Options) (*secEnv, []string) {
 	defer secTemplate.Unlock()
 	if secTemplate.db == nil {
 		dir := tb.TempDir()
-		store := secOpen(tb, filepath.Join(dir, "seed.db"))
+		store := openStore(tb, filepath.Join(dir, "seed.db"))
 		e := newSecEnv(tb, store, clinkhttp.Options{})
 		fields := e.seed(hostile)
 		snapshot := filepath.Join(dir, "snapshot.db")
@@ -156,7 +156,7 @@ func newSecFixture(tb testing.TB, opt clinkhttp.Options) (*secEnv, []string) {
 	if err := os.WriteFile(path, secTemplate.db, 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	store := secOpen(tb, path)
+	store := openStore(tb, path)
 	e := newSecEnv(tb, store, opt)
 	fresh := *e
 	*e = secTemplate.env

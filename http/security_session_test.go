@@ -18,7 +18,7 @@ import (
 // (secResearcher) and the attacker (secOther), both with the password testPassword.
 func newSessionEnv(t *testing.T) *secEnv {
 	t.Helper()
-	store := secOpen(t, filepath.Join(t.TempDir(), "clink.db"))
+	store := openStore(t, filepath.Join(t.TempDir(), "clink.db"))
 	e := newSecEnv(t, store, clinkhttp.Options{})
 	e.check("site", store.CreateSite(e.ctx, &clink.Site{Code: secSite, Name: "Hospital", Kind: clink.SiteHospital}))
 	for _, name := range []string{secResearcher, secOther} {

@@ -202,7 +202,7 @@ func TestSecuritySQLInjection(t *testing.T) {
 		testSQLInjection(t, e, "sqlite")
 	})
 	t.Run("postgres", func(t *testing.T) {
-		e := newSecEnv(t, secOpen(t, pgtest.DSN(t)), clinkhttp.Options{})
+		e := newSecEnv(t, openStore(t, pgtest.DSN(t)), clinkhttp.Options{})
 		e.seed(hostile)
 		testSQLInjection(t, e, "postgres")
 	})

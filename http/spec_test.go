@@ -39,17 +39,7 @@ func loadSpec(tb testing.TB) *openapi3.T {
 
 // newStore opens a migrated SQLite store in a temporary directory.
 func newStore(tb testing.TB) *sqldb.Store {
-	tb.Helper()
-	ctx := context.Background()
-	store, err := sqldb.Open(ctx, filepath.Join(tb.TempDir(), "clink.db"))
-	if err != nil {
-		tb.Fatalf("open store: %v", err)
-	}
-	tb.Cleanup(func() { store.Close() })
-	if err := store.Migrate(ctx); err != nil {
-		tb.Fatalf("migrate store: %v", err)
-	}
-	return store
+	return openStore(tb, filepath.Join(tb.TempDir(), "clink.db"))
 }
 
 // exchange is one request the tests made and the answer they got.
