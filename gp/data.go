@@ -103,6 +103,14 @@ func newData(X [][]float64, y []float64, cfg Config) (*data, error) {
 			}
 		}
 	}
+	if cfg.warp != nil && len(cfg.warp) != len(dims) {
+		fe.Addf("hyper.warp", "has %d entries, want none or one per coordinate (%d)", len(cfg.warp), len(dims))
+	}
+	for i, ab := range cfg.warp {
+		if !(ab[0] > 0 && ab[1] > 0) || math.IsInf(ab[0], 0) || math.IsInf(ab[1], 0) {
+			fe.Addf("hyper.warp", "entry %d is %v, want two finite positive numbers", i, ab)
+		}
+	}
 	if math.IsNaN(cfg.FixedNoise) || math.IsInf(cfg.FixedNoise, 0) || cfg.FixedNoise < 0 {
 		fe.Addf("fixed_noise", "is %g, want a finite variance >= 0 (0 to fit the noise)", cfg.FixedNoise)
 	}
@@ -129,7 +137,7 @@ func newData(X [][]float64, y []float64, cfg Config) (*data, error) {
 			d.cat = append(d.cat, j)
 		}
 	}
-	if cfg.warp != nil && len(cfg.warp) == len(dims) {
+	if cfg.warp != nil {
 		d.warp = append([][2]float64(nil), cfg.warp...)
 	}
 	for i, row := range X {

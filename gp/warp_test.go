@@ -77,3 +77,16 @@ func TestFitWarp(t *testing.T) {
 		t.Errorf("mean error on [0, 0.08]: warped %.4f, plain %.4f", ew/20, ep/20)
 	}
 }
+
+// TestWarpInvalid: FitWith refuses warps of the wrong length or with parameters that are not
+// positive.
+func TestWarpInvalid(t *testing.T) {
+	X := [][]float64{{0.1}, {0.5}, {0.9}}
+	y := []float64{1, 2, 3}
+	for _, w := range [][][2]float64{{{1, 1}, {1, 1}}, {{0, 1}}, {{1, math.NaN()}}, {{math.Inf(1), 1}}} {
+		h := Hyper{Lengthscales: []float64{0.4}, Outputscale: 1, Noise: 1e-6, Warp: w}
+		if _, err := FitWith(X, y, Config{}, h); err == nil {
+			t.Errorf("warp %v: no error", w)
+		}
+	}
+}
