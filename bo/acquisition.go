@@ -30,18 +30,22 @@ func moments(m *gp.Model, x []float64, scale float64, dmean, dsd []float64) (mea
 	} else {
 		mean, v = m.PredictGrad(x, dmean, dsd)
 	}
+	return mean, sdOf(v, scale, dsd)
+}
+
+// sdOf returns the standard deviation of a posterior variance v, floored at varFloor·scale,
+// and turns dsd from the gradient of v into that of the standard deviation (zero at the floor).
+func sdOf(v, scale float64, dsd []float64) float64 {
 	floor := varFloor * scale
 	if !(v > floor) {
-		if dsd != nil {
-			clear(dsd)
-		}
-		return mean, math.Sqrt(floor)
+		clear(dsd)
+		return math.Sqrt(floor)
 	}
-	sd = math.Sqrt(v)
+	sd := math.Sqrt(v)
 	for j := range dsd {
 		dsd[j] /= 2 * sd // dsd arrived holding dvar
 	}
-	return mean, sd
+	return sd
 }
 
 // sharedMoments fills mean with the posterior means of the fantasy models sh at x and returns
@@ -54,18 +58,7 @@ func sharedMoments(sh *gp.Shared, x []float64, scale float64, mean []float64, dm
 	} else {
 		v = sh.PredictGrad(x, mean, dmean, dsd)
 	}
-	floor := varFloor * scale
-	if !(v > floor) {
-		if dsd != nil {
-			clear(dsd)
-		}
-		return math.Sqrt(floor)
-	}
-	sd = math.Sqrt(v)
-	for j := range dsd {
-		dsd[j] /= 2 * sd // dsd arrived holding dvar
-	}
-	return sd
+	return sdOf(v, scale, dsd)
 }
 
 // outcomeConstraint is one constrained outcome's model and bound, in the outcome's own
@@ -134,17 +127,16 @@ type logNEI struct {
 	best  []float64  // incumbent per fantasy
 	cons  []outcomeConstraint
 
-	vals     []float64
-	grads    [][]float64
-	mu       []float64   // posterior mean per fantasy
-	dmu      [][]float64 // its gradient per fantasy
-	dm, ds   []float64
-	nFantasy int
+	vals   []float64
+	grads  [][]float64
+	mu     []float64   // posterior mean per fantasy
+	dmu    [][]float64 // its gradient per fantasy
+	dm, ds []float64
 }
 
 func newLogNEI(fant *gp.Shared, scale float64, best []float64, cons []outcomeConstraint, d int) *logNEI {
 	S := fant.Len()
-	a := &logNEI{fant: fant, scale: scale, best: best, cons: cons, nFantasy: S,
+	a := &logNEI{fant: fant, scale: scale, best: best, cons: cons,
 		vals: make([]float64, S), grads: make([][]float64, S), mu: make([]float64, S), dmu: make([][]float64, S),
 		dm: make([]float64, d), ds: make([]float64, d)}
 	for s := range a.grads {
@@ -170,7 +162,7 @@ func (a *logNEI) eval(x, grad []float64) float64 {
 			}
 		}
 	}
-	total := logSumExp(a.vals) - math.Log(float64(a.nFantasy))
+	total := logSumExp(a.vals) - math.Log(float64(len(a.vals)))
 	if grad != nil {
 		clear(grad)
 		for s, w := range a.vals {
