@@ -205,14 +205,19 @@ type logNEHVI struct {
 	mu       [2][]float64   // posterior mean per objective and fantasy
 	dmu      [2][][]float64 // its gradient
 	sd       [2]float64     // posterior SD per objective (the same for every fantasy)
+	// z1, l1, g1: scratch for objective 1 at the edges of one fantasy's cells: z, log h(z)
+	// and its derivative.
+	z1, l1, g1 []float64
 }
 
 func newLogNEHVI(fant [2]*gp.Shared, scale [2]float64, fronts [][][2]float64, ref [2]float64, cons []outcomeConstraint, d int) *logNEHVI {
 	a := &logNEHVI{fant: fant, scale: scale, fronts: fronts, ref: ref, cons: cons}
-	n := 0
+	n, most := 0, 0
 	for _, f := range fronts {
 		n += len(f) + 1
+		most = max(most, len(f)+1)
 	}
+	a.z1, a.l1, a.g1 = make([]float64, most), make([]float64, most), make([]float64, most)
 	a.terms = make([]float64, n)
 	a.partials = make([][4]float64, n)
 	S := len(fronts)
@@ -237,25 +242,38 @@ func (a *logNEHVI) eval(x, grad []float64) float64 {
 		}
 	}
 	t := 0
+	sd1, sd2 := a.sd[0], a.sd[1]
+	logSD := math.Log(sd1) + math.Log(sd2) // log σ_1 + log σ_2, in every term
 	for s := range a.fronts {
-		mu1, sd1, mu2, sd2 := a.mu[0][s], a.sd[0], a.mu[1][s], a.sd[1]
+		mu1, mu2 := a.mu[0][s], a.mu[1][s]
 		front := a.fronts[s]
-		for i := 0; i <= len(front); i++ {
-			lo, hi, b := a.ref[0], math.Inf(1), a.ref[1]
+		// Objective 1 at the cells' lower edges a_0 = r_1, a_i = front[i−1][0]: each edge is
+		// the upper one of the cell before, so log h and its derivative are taken once per edge.
+		k := len(front)
+		z1, l1s, g1s := a.z1[:k+1], a.l1[:k+1], a.g1[:k+1]
+		for i := 0; i <= k; i++ {
+			lo := a.ref[0]
 			if i > 0 {
 				lo = front[i-1][0]
 			}
-			if i < len(front) {
-				hi, b = front[i][0], front[i][1]
+			z1[i] = (mu1 - lo) / sd1
+			l1s[i], g1s[i] = logHD(z1[i])
+		}
+		for i := 0; i <= k; i++ {
+			b := a.ref[1]
+			za, zb := z1[i], math.Inf(-1)
+			var l1, dza, dzb float64
+			if i < k {
+				b, zb = front[i][1], z1[i+1]
+				l1, dza, dzb = diffH(l1s[i], g1s[i], l1s[i+1], g1s[i+1])
+			} else {
+				l1, dza, dzb = l1s[i], g1s[i], 0
 			}
-			za := (mu1 - lo) / sd1
-			zb := math.Inf(-1)
-			if !math.IsInf(hi, 1) {
-				zb = (mu1 - hi) / sd1
-			}
-			l1, dza, dzb := logDiffH(za, zb)
-			l2, g2mu, g2sd := logEIGrad(mu2, sd2, b)
-			a.terms[t] = math.Log(sd1) + l1 + l2
+			// log E[(F_2 − b)⁺] = log σ_2 + log h(z_2) and its partials (as logEIGrad).
+			z2 := (mu2 - b) / sd2
+			l2, g2 := logHD(z2)
+			a.terms[t] = logSD + l1 + l2
+			g2mu, g2sd := g2/sd2, (1-z2*g2)/sd2
 			p := &a.partials[t]
 			p[0] = (dza + dzb) / sd1
 			p[1] = (1 - dza*za) / sd1
@@ -270,7 +288,7 @@ func (a *logNEHVI) eval(x, grad []float64) float64 {
 	if grad != nil {
 		clear(grad)
 		t = 0
-		var sd1, sd2 float64 // the σ parts, the same gradient for every fantasy
+		var cs1, cs2 float64 // the σ parts, the same gradient for every fantasy
 		for s := range a.fronts {
 			var c [4]float64
 			for i := 0; i <= len(a.fronts[s]); i++ {
@@ -282,14 +300,14 @@ func (a *logNEHVI) eval(x, grad []float64) float64 {
 				}
 				t++
 			}
-			sd1 += c[1]
-			sd2 += c[3]
+			cs1 += c[1]
+			cs2 += c[3]
 			for j := range grad {
 				grad[j] += c[0]*a.dmu[0][s][j] + c[2]*a.dmu[1][s][j]
 			}
 		}
 		for j := range grad {
-			grad[j] += sd1*a.ds[0][j] + sd2*a.ds[1][j]
+			grad[j] += cs1*a.ds[0][j] + cs2*a.ds[1][j]
 		}
 	}
 	for _, c := range a.cons {
