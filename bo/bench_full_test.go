@@ -17,8 +17,8 @@ import (
 //	CLINK_BENCH_PROBLEM=name        one problem (hartmann6-noisy, branincurrin)
 //	CLINK_BENCH_STRATEGY=s          one strategy (bo, sobol, random)
 //	CLINK_BENCH_NOISE=fitted        the GPs fit the noise instead of being given it
-//	CLINK_BENCH_INITIAL=n, CLINK_BENCH_BUDGET=n   another budget, e.g. 6 and 86 for the
-//	                                BoTorch tutorial's BraninCurrin protocol
+//	CLINK_BENCH_INITIAL=n, CLINK_BENCH_BUDGET=n   another budget (initial points, evaluations
+//	                                in all)
 //	CLINK_BENCH_FANTASIES=n, CLINK_BENCH_RAW=n, CLINK_BENCH_RESTARTS=n   other tuning of the
 //	                                acquisition (fantasies, raw samples, restarts)
 //	CLINK_BENCH_STATIONARY=1        GPs without the trend term (Options.Stationary)
