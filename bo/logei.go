@@ -3,10 +3,9 @@ package bo
 import "math"
 
 const (
-	logSqrt2Pi   = 0.91893853320467274178 // ½ log 2π
-	halfLogPiBy2 = 0.22579135264472743236 // ½ log(π/2)
-	sqrtPiBy2    = 1.25331413731550025121 // √(π/2)
-	invSqrtPi    = 0.56418958354775628695 // 1/√π
+	logSqrt2Pi = 0.91893853320467274178 // ½ log 2π
+	sqrtPiBy2  = 1.25331413731550025121 // √(π/2)
+	invSqrtPi  = 0.56418958354775628695 // 1/√π
 )
 
 // erfcx is the scaled complementary error function exp(x²) erfc(x). The product is accurate
