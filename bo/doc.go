@@ -21,7 +21,9 @@
 // (logsumexp − log S). Points already chosen for the batch, and the caller's pending points,
 // are fantasised the same way, so the next choice accounts for them. The fantasy models share
 // their points and hyperparameters, hence one factorisation and one posterior variance
-// (gp.Shared): each extra fantasy costs a dot product per evaluation, not a prediction.
+// (gp.Shared): each extra fantasy costs a dot product per evaluation, not a prediction. S is
+// 16 for one objective and 64 for two (DefaultFantasies, DefaultFantasiesEHVI); in an EHVI
+// cell, log h and its derivative are taken once per edge of a fantasy's front (logHD).
 //
 // All gradients of the acquisitions are analytic (chain rule through gp.Model.PredictGrad and gp.Shared.PredictGrad) and
 // tested against finite differences; none uses finite-difference gradients. The acquisition is
