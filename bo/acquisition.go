@@ -269,11 +269,9 @@ func (a *logNEHVI) eval(x, grad []float64) float64 {
 			} else {
 				l1, dza, dzb = l1s[i], g1s[i], 0
 			}
-			// log E[(F_2 − b)⁺] = log σ_2 + log h(z_2) and its partials (as logEIGrad).
-			z2 := (mu2 - b) / sd2
-			l2, g2 := logHD(z2)
+			// log E[(F_2 − b)⁺] without its log σ_2, which logSD holds.
+			l2, g2mu, g2sd := logEIParts((mu2-b)/sd2, sd2)
 			a.terms[t] = logSD + l1 + l2
-			g2mu, g2sd := g2/sd2, (1-z2*g2)/sd2
 			p := &a.partials[t]
 			p[0] = (dza + dzb) / sd1
 			p[1] = (1 - dza*za) / sd1

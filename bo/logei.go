@@ -150,10 +150,16 @@ func LogEI(mean, sd, best float64) float64 {
 // logEIGrad returns LogEI(mean, sd, best) and its partial derivatives with respect to mean
 // and sd. sd must be positive.
 func logEIGrad(mean, sd, best float64) (v, dmean, dsd float64) {
-	z := (mean - best) / sd
+	lh, dmean, dsd := logEIParts((mean-best)/sd, sd)
+	return lh + math.Log(sd), dmean, dsd
+}
+
+// logEIParts is logEIGrad at z = (mean − best)/sd, with the log sd term left out of the value
+// (a caller that adds the same log sd to many terms takes it once); the partials are whole.
+func logEIParts(z, sd float64) (lh, dmean, dsd float64) {
 	lh, g := logHD(z)
-	// z = (mean − best)/sd: ∂z/∂mean = 1/sd, ∂z/∂sd = −z/sd.
-	return lh + math.Log(sd), g / sd, (1 - z*g) / sd
+	// z = (mean − best)/sd: ∂z/∂mean = 1/sd, ∂z/∂sd = −z/sd; log sd adds 1/sd to ∂/∂sd.
+	return lh, g / sd, (1 - z*g) / sd
 }
 
 // logDiffH returns log(h(za) − h(zb)) for za ≥ zb, with the derivatives of the value with
