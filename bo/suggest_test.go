@@ -466,3 +466,23 @@ func TestPartialDependence(t *testing.T) {
 		}
 	}
 }
+
+// TestFantasyCounts: noisy EI takes DefaultFantasies, noisy EHVI DefaultFantasiesEHVI, and
+// Options.Fantasies overrides both.
+func TestFantasyCounts(t *testing.T) {
+	one := []Objective{{Outcome: 0, Maximize: true}}
+	two := []Objective{{Outcome: 0, Maximize: true}, {Outcome: 1, Maximize: true}}
+	for _, tc := range []struct {
+		objs []Objective
+		opt  int
+		want int
+	}{{one, 0, DefaultFantasies}, {two, 0, DefaultFantasiesEHVI}, {one, 5, 5}, {two, 5, 5}} {
+		st := &state{opt: Options{Objectives: tc.objs, Fantasies: tc.opt}}
+		if got := st.fantasies(); got != tc.want {
+			t.Errorf("%d objectives, Options.Fantasies %d: %d fantasies, want %d", len(tc.objs), tc.opt, got, tc.want)
+		}
+	}
+	if DefaultFantasies != 16 || DefaultFantasiesEHVI != 64 {
+		t.Errorf("defaults %d and %d, docs/benchmarks.md measured 16 and 64", DefaultFantasies, DefaultFantasiesEHVI)
+	}
+}
